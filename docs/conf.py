@@ -1,0 +1,16 @@
+"""Sphinx configuration of the course site, built from the executed chapters (python -m kit book)."""
+
+project = "PyTorch compression, hands-on"
+author = "The compression tutorial kit team"
+copyright = "2026, " + author
+
+extensions = ["myst_nb"]
+nb_execution_mode = "off"  # the chapters were executed by papermill; never run them again here
+nb_output_stderr = "show"
+myst_enable_extensions = ["dollarmath", "amsmath"]
+exclude_patterns = ["_build", "**.ipynb_checkpoints"]
+suppress_warnings = ["mystnb.unknown_mime_type"]
+
+html_theme = "sphinx_book_theme"
+html_title = project
+html_theme_options = {"show_toc_level": 2}

@@ -1,0 +1,78 @@
+"""Self-checks for the chapters' exercises: ``check(name, answer)`` prints a verdict and a hint.
+
+Each chapter registers its checks in its own module; a check raises ``NotYet(hint)`` when the
+answer is wrong, and returns normally (optionally with a message) when it is right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+Checker = Callable[[Any], str | None]
+_REGISTRY: dict[str, Checker] = {}
+
+
+class NotYet(Exception):
+    """Raised by a checker when the answer is not right yet; the message is the hint."""
+
+
+def exercise(name: str) -> Callable[[Checker], Checker]:
+    """Register a checker under an exercise name (decorator)."""
+
+    def register(checker: Checker) -> Checker:
+        if name in _REGISTRY:
+            raise ValueError(f"exercise {name!r} is registered twice")
+        _REGISTRY[name] = checker
+        return checker
+
+    return register
+
+
+def available() -> list[str]:
+    """Names of every registered exercise."""
+    return sorted(_REGISTRY)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one self-check: status is "correct", "not yet" or "not attempted"."""
+
+    name: str
+    status: str
+    message: str
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "correct"
+
+    def __str__(self) -> str:
+        mark = {"correct": "[ok]", "not yet": "[x]", "not attempted": "[ ]"}[self.status]
+        return f"{mark} {self.name}: {self.status}. {self.message}".rstrip()
+
+
+def evaluate(name: str, answer: Any) -> Verdict:
+    """Run the check for one exercise and return its verdict (nothing printed)."""
+    if name not in _REGISTRY:
+        raise KeyError(f"no exercise called {name!r}; the exercises are: {', '.join(available())}")
+    if answer is Ellipsis or answer is None:
+        return Verdict(name, "not attempted", "Replace the ... with your answer and run the cell again.")
+    try:
+        message = _REGISTRY[name](answer)
+    except NotImplementedError:
+        return Verdict(name, "not attempted", "Replace `raise NotImplementedError` with your code.")
+    except NotYet as hint:
+        return Verdict(name, "not yet", f"Hint: {hint}")
+    except Exception as error:  # the learner's code failed inside the check
+        return Verdict(name, "not yet", f"Your answer raised {type(error).__name__}: {error}")
+    return Verdict(name, "correct", message or "")
+
+
+def check(name: str, answer: Any) -> None:
+    """Check an answer and print a clear verdict, with a hint when it is not right yet."""
+    print(evaluate(name, answer))
+
+
+# Chapter modules register their checks on import.
+from kit.exercises import parametrizations  # noqa: E402,F401

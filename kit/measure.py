@@ -1,0 +1,145 @@
+"""Measuring models: size in bytes and latency, compared side by side in one process."""
+
+from __future__ import annotations
+
+import io
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+def cpu_description() -> str:
+    """The CPU model and logical core count, to print beside every timing."""
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    name = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{name}, {os.cpu_count()} logical cores"
+
+
+def model_size_bytes(model: nn.Module) -> int:
+    """Bytes of the model's state dict as torch.save writes it (measured in memory)."""
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    return buffer.getbuffer().nbytes
+
+
+def format_bytes(n: int) -> str:
+    """1536 -> '1.5 KiB'."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run a block with torch limited to n intra-op threads, then restore the previous count."""
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"threads must be a positive integer, got {n!r}")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Wall-clock samples of one function, in seconds."""
+
+    samples: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def spread(self) -> float:
+        """Inter-quartile range divided by the median (0 = perfectly steady)."""
+        if len(self.samples) < 4:
+            return 0.0
+        q1, _, q3 = statistics.quantiles(self.samples, n=4)
+        return (q3 - q1) / self.median if self.median > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class LatencyComparison:
+    """Medians of several candidates timed in turn, and their ratios to the baseline."""
+
+    timings: dict[str, Timing]
+    baseline: str
+    threads: int
+
+    def ratio(self, name: str) -> float:
+        """Median time of `name` divided by the baseline's (below 1 means faster)."""
+        return self.timings[name].median / self.timings[self.baseline].median
+
+    def __str__(self) -> str:
+        width = max(len(name) for name in self.timings)
+        lines = [f"{'':{width}}  median      vs {self.baseline}   ({self.threads} thread(s))"]
+        for name, timing in self.timings.items():
+            lines.append(f"{name:{width}}  {_format_seconds(timing.median):>9}   {self.ratio(name):5.2f}x")
+        return "\n".join(lines)
+
+
+def _format_seconds(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} us"
+
+
+def compare_latency(
+    candidates: dict[str, Callable[[], object]],
+    *,
+    threads: int = 1,
+    warmup: int = 3,
+    repeats: int = 15,
+    baseline: str | None = None,
+    inference: bool = True,
+) -> LatencyComparison:
+    """Time each zero-argument callable, interleaved round by round, under a fixed thread count.
+
+    Interleaving means slow drifts of the machine (other load, frequency changes) hit every
+    candidate alike, so the ratios are fair even when the absolute times wander.
+    inference=True runs them under torch.inference_mode() (no autograd bookkeeping).
+    """
+    if not candidates:
+        raise ValueError("compare_latency needs at least one candidate")
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"need repeats >= 1 and warmup >= 0, got repeats={repeats}, warmup={warmup}")
+    baseline = baseline if baseline is not None else next(iter(candidates))
+    if baseline not in candidates:
+        raise ValueError(f"baseline {baseline!r} is not one of {list(candidates)}")
+    samples: dict[str, list[float]] = {name: [] for name in candidates}
+    with torch_threads(threads), torch.inference_mode(inference):
+        for _ in range(warmup):
+            for fn in candidates.values():
+                fn()
+        names = list(candidates)
+        for round_index in range(repeats):
+            # Rotate the order each round so no candidate always runs first.
+            shift = round_index % len(names)
+            for name in names[shift:] + names[:shift]:
+                start = time.perf_counter()
+                candidates[name]()
+                samples[name].append(time.perf_counter() - start)
+    timings = {name: Timing(tuple(values)) for name, values in samples.items()}
+    return LatencyComparison(timings, baseline, threads)

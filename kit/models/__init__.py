@@ -1,0 +1,1 @@
+"""Model families used by the chapters, one module per family."""

@@ -1,0 +1,98 @@
+"""The first call of every chapter: seeds, threads, offline mode, warning filters, plot style."""
+
+from __future__ import annotations
+
+import os
+import random
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from kit.paths import data_dir
+
+# Hub libraries must never reach for the network from a chapter (DESIGN.md §2).
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+
+# Known warnings the chapters explain once instead of repeating on every cell.
+_KNOWN_WARNINGS = [
+    (DeprecationWarning, r"torch\.ao\.quantization is deprecated"),
+    (UserWarning, r"torch\.quantize_per_tensor, torch\.quantize_per_channel and other quantized"),
+]
+_DEPRECATION_NOTE = (
+    "Note: torch.ao.quantization prints a deprecation warning on every call; it still works in "
+    "this torch and the quantization chapters explain what replaces it, so it is silenced here."
+)
+
+
+@dataclass(frozen=True)
+class NotebookSetup:
+    """What setup_notebook() settled on, for the chapter to print or reuse."""
+
+    seed: int
+    threads: int
+    quick: bool
+    data_dir: Path
+
+    def __str__(self) -> str:
+        mode = "QUICK" if self.quick else "full"
+        return (
+            f"torch {torch.__version__} | {self.threads} thread(s) | seed {self.seed} | "
+            f"{mode} mode | data dir {self.data_dir}"
+        )
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def setup_notebook(
+    seed: int = 0,
+    threads: int | None = None,
+    quick: bool = False,
+    silence_quantization_deprecation: bool = True,
+    verbose: bool = True,
+) -> NotebookSetup:
+    """Prepare a chapter: deterministic seeds, a fixed thread count, offline hubs, plot style.
+
+    threads=None keeps torch's default (one per core). Returns what was set.
+    """
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if threads is not None:
+        if not isinstance(threads, int) or threads < 1:
+            raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+        torch.set_num_threads(threads)
+    seed_everything(seed)
+    os.environ.update(OFFLINE_ENV)
+    if silence_quantization_deprecation:
+        for category, message in _KNOWN_WARNINGS:
+            warnings.filterwarnings("ignore", message=message, category=category)
+    _plot_style()
+    setup = NotebookSetup(seed, torch.get_num_threads(), bool(quick), data_dir())
+    if verbose:
+        print(setup)
+        if silence_quantization_deprecation:
+            print(_DEPRECATION_NOTE)
+    return setup
+
+
+def _plot_style() -> None:
+    import matplotlib as mpl
+
+    mpl.rcParams.update(
+        {
+            "figure.figsize": (7.0, 3.6),
+            "figure.dpi": 100,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "legend.frameon": False,
+        }
+    )

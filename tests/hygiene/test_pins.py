@@ -1,0 +1,72 @@
+"""Layer 6: pyproject.toml and environment.yml pin the same things; the compatibility table is true."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from kit import compat
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pyproject_requirements() -> set[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    requirements = set(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        requirements.update(extra)
+    return requirements
+
+
+def environment_requirements() -> set[str]:
+    lines = (ROOT / "environment.yml").read_text().splitlines()
+    pip_items = [re.match(r'\s+- "(.+)"$', line) for line in lines]
+    return {m.group(1) for m in pip_items if m and m.group(1) != "-e ."}
+
+
+def test_every_pin_has_an_upper_bound():
+    for requirement in pyproject_requirements():
+        assert "<" in requirement or "==" in requirement, f"{requirement} has no upper bound"
+
+
+def test_environment_yml_matches_pyproject():
+    assert environment_requirements() == pyproject_requirements()
+    python_pin = re.search(r"- python=(\S+)", (ROOT / "environment.yml").read_text()).group(1)
+    assert python_pin == compat.TESTED["python"]
+
+
+def readme_table() -> dict[str, str]:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Compatibility", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (\w+) \| ([\d.]+) \|$", section, flags=re.MULTILINE)
+    return dict(rows)
+
+
+def test_readme_table_matches_compat_module():
+    assert readme_table() == compat.TESTED
+
+
+def test_installed_versions_are_the_tested_ones():
+    off = [f"{c.component}: {c.installed} (tested {c.tested})" for c in compat.check_versions() if not c.ok]
+    assert not off, "installed versions differ from the compatibility table: " + "; ".join(off)
+
+
+def test_torch_is_the_cpu_build():
+    import torch
+
+    assert torch.version.cuda is None, "a CUDA build of torch was installed; the course pins the CPU wheel"
+
+
+def test_pip_check_is_clean():
+    run = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_ruff_is_clean():
+    run = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "kit", "tests"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert run.returncode == 0, run.stdout + run.stderr

@@ -1,0 +1,85 @@
+import time
+
+import pytest
+import torch
+from torch import nn
+
+from kit import measure
+
+
+def test_model_size_counts_every_weight():
+    small, large = nn.Linear(10, 10), nn.Linear(100, 100)
+    size_small, size_large = measure.model_size_bytes(small), measure.model_size_bytes(large)
+    assert size_small > 110 * 4  # 110 float32 numbers plus the pickle framing
+    # 10,100 parameters vs 110: the difference is the extra float32 payload
+    assert size_large - size_small == pytest.approx((10100 - 110) * 4, rel=0.01)
+
+
+def test_model_size_sees_dtype():
+    layer = nn.Linear(64, 64)
+    assert measure.model_size_bytes(layer.double()) > 1.8 * measure.model_size_bytes(nn.Linear(64, 64))
+
+
+@pytest.mark.parametrize(("n", "text"), [(512, "512 B"), (1536, "1.5 KiB"), (5 * 1024**2, "5.0 MiB")])
+def test_format_bytes(n, text):
+    assert measure.format_bytes(n) == text
+
+
+def test_torch_threads_restores():
+    before = torch.get_num_threads()
+    with measure.torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2"])
+def test_torch_threads_rejects_bad_values(bad):
+    with pytest.raises(ValueError, match="positive integer"):
+        with measure.torch_threads(bad):
+            pass
+
+
+def test_compare_latency_ratio_reflects_work():
+    comparison = measure.compare_latency(
+        {"slow": lambda: time.sleep(0.004), "fast": lambda: time.sleep(0.001)}, threads=1, warmup=1, repeats=7
+    )
+    assert comparison.baseline == "slow"
+    assert comparison.ratio("slow") == 1.0
+    assert comparison.ratio("fast") < 0.7
+    assert all(len(t.samples) == 7 for t in comparison.timings.values())
+    text = str(comparison)
+    assert "fast" in text and "1 thread" in text
+
+
+def test_compare_latency_interleaves_and_sets_threads():
+    order, threads_seen = [], []
+
+    def make(name):
+        def run():
+            order.append(name)
+            threads_seen.append(torch.get_num_threads())
+
+        return run
+
+    measure.compare_latency({"a": make("a"), "b": make("b")}, threads=1, warmup=0, repeats=4)
+    assert order == ["a", "b", "b", "a", "a", "b", "b", "a"]
+    assert set(threads_seen) == {1}
+
+
+def test_compare_latency_validates():
+    with pytest.raises(ValueError, match="at least one"):
+        measure.compare_latency({})
+    with pytest.raises(ValueError, match="baseline"):
+        measure.compare_latency({"a": lambda: None}, baseline="b", repeats=1)
+    with pytest.raises(ValueError, match="repeats"):
+        measure.compare_latency({"a": lambda: None}, repeats=0)
+
+
+def test_timing_statistics():
+    timing = measure.Timing((1.0, 2.0, 3.0, 4.0, 100.0))
+    assert timing.median == 3.0
+    assert timing.spread > 0
+
+
+def test_cpu_description_names_cores():
+    assert "logical cores" in measure.cpu_description()
