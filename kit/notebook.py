@@ -53,20 +53,20 @@ def seed_everything(seed: int) -> None:
 
 def setup_notebook(
     seed: int = 0,
-    threads: int | None = None,
+    threads: int | None = 0,
     quick: bool = False,
     silence_quantization_deprecation: bool = True,
     verbose: bool = True,
 ) -> NotebookSetup:
     """Prepare a chapter: deterministic seeds, a fixed thread count, offline hubs, plot style.
 
-    threads=None keeps torch's default (one per core). Returns what was set.
+    threads=0 or None keeps torch's default (one per core). Returns what was set.
     """
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if threads is not None:
-        if not isinstance(threads, int) or threads < 1:
-            raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    if threads is not None and (not isinstance(threads, int) or threads < 0):
+        raise ValueError(f"threads must be a whole number >= 0 (0 = one per core), got {threads!r}")
+    if threads:
         torch.set_num_threads(threads)
     seed_everything(seed)
     os.environ.update(OFFLINE_ENV)

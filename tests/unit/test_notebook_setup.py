@@ -34,7 +34,9 @@ def test_known_quantization_warning_is_silenced():
     assert messages == ["something else"]
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [({"seed": -1}, "seed"), ({"threads": 0}, "threads")])
+@pytest.mark.parametrize(
+    ("kwargs", "match"), [({"seed": -1}, "seed"), ({"threads": -1}, "threads"), ({"threads": 1.5}, "threads")]
+)
 def test_setup_rejects_bad_values(kwargs, match):
     with pytest.raises(ValueError, match=match):
         kit.setup_notebook(verbose=False, **kwargs)
