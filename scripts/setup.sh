@@ -41,18 +41,22 @@ if [ ! -x "$venv/bin/python" ]; then
   say "Creating virtual environment $venv"
   "$python" -m venv "$venv"
 fi
-pip=("$venv/bin/python" -m pip --disable-pip-version-check)
-"${pip[@]}" install -q --upgrade pip setuptools wheel
+# pip, minus the noise some mirrors' configuration adds to every call.
+pip() {
+  "$venv/bin/python" -m pip --disable-pip-version-check "$@" \
+    2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+}
+pip install -q --upgrade pip setuptools wheel
 
 # 3. torch first, on its own, so no later requirement can swap it for another build.
 say "Installing torch (CPU build)"
-"${pip[@]}" install -q "$(grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')"
-torch_version=$("$venv/bin/python" -c 'import torch; print(torch.__version__)')
+pip install -q "$(grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')"
+torch_version=$("$venv/bin/python" -c 'from importlib.metadata import version; print(version("torch"))')
 pins=$(mktemp)
 trap 'rm -f "$pins"' EXIT
 echo "torch==$torch_version" >"$pins"
 
 # 4. The kit and every extra, with torch held where it is.
 say "Installing the kit and its dependencies (torch held at $torch_version)"
-"${pip[@]}" install -q -c "$pins" -e ".[notebooks,docs,test]"
+pip install -q -c "$pins" -e ".[notebooks,docs,test]"
 "$venv/bin/python" -m kit doctor --brief

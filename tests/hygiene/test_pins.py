@@ -70,3 +70,10 @@ def test_ruff_is_clean():
         [sys.executable, "-m", "ruff", "check", "kit", "tests"], capture_output=True, text=True, cwd=ROOT
     )
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_no_package_file_is_git_ignored():
+    """A .gitignore pattern must never hide part of the kit from a fresh clone."""
+    files = [str(p.relative_to(ROOT)) for p in (ROOT / "kit").rglob("*.py")]
+    run = subprocess.run(["git", "check-ignore", *files], capture_output=True, text=True, cwd=ROOT)
+    assert run.stdout.strip() == "", f"ignored by .gitignore: {run.stdout.split()}"

@@ -1,0 +1,1 @@
+"""Data for the chapters, one module per kind (all locations come from kit.paths)."""
