@@ -25,8 +25,9 @@ book: $(STAMP)
 book-quick: $(STAMP)
 	$(PY) -m kit book --quick
 
+# Jupyter refuses to run as root unless told to (containers, workshop VMs).
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 doctor: $(STAMP)
 	$(PY) -m kit doctor
