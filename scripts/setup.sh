@@ -13,16 +13,14 @@ mapfile -t apt_pkgs < <(grep -v '^\s*#' scripts/apt-packages.txt | grep -v '^\s*
 if ! command -v apt-get >/dev/null 2>&1; then
   say "No apt-get here: skipping system packages (${apt_pkgs[*]})."
   echo "    Install them with your platform's package manager to run the browser checks."
-elif [ "$(id -u)" != 0 ]; then
-  missing=()
-  for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-  if [ ${#missing[@]} -gt 0 ]; then
-    say "Not root: skipping system packages. To install them: sudo apt-get install ${missing[*]}"
-  fi
 else
   missing=()
   for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-  if [ ${#missing[@]} -gt 0 ]; then
+  if [ ${#missing[@]} -eq 0 ]; then
+    :
+  elif [ "$(id -u)" != 0 ]; then
+    say "Not root: skipping system packages. To install them: sudo apt-get install ${missing[*]}"
+  else
     say "Installing system packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; then
