@@ -11,6 +11,9 @@ from pathlib import Path
 
 from kit.paths import build_dir, notebooks_dir, repo_root
 
+# Chapter notebooks are named NN_topic.ipynb, in source and executed form alike.
+CHAPTER_PATTERN = "[0-9][0-9]_*.ipynb"
+
 
 class ChapterFailed(RuntimeError):
     """A chapter raised while it was executed."""
@@ -25,7 +28,7 @@ class ExecutedChapter:
 
 def chapters() -> list[Path]:
     """The chapter notebooks (notebooks/NN_topic.ipynb), in order."""
-    found = sorted(p for p in notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+    found = sorted(notebooks_dir().glob(CHAPTER_PATTERN))
     if not found:
         raise FileNotFoundError(f"no chapter notebooks (NN_topic.ipynb) in {notebooks_dir()}")
     return found
@@ -99,7 +102,7 @@ def build_site(executed: Path | None = None, out_dir: Path | None = None) -> Pat
     if root is None:
         raise FileNotFoundError("the documentation sources ship with the course checkout")
     executed = Path(executed) if executed is not None else executed_dir()
-    notebooks = sorted(executed.glob("[0-9][0-9]_*.ipynb"))
+    notebooks = sorted(executed.glob(CHAPTER_PATTERN))
     if not notebooks:
         raise FileNotFoundError(f"no executed chapters in {executed}: run `python -m kit book` first")
     out_dir = Path(out_dir) if out_dir is not None else build_dir() / "html"

@@ -109,10 +109,10 @@ def _data_findings() -> list[Finding]:
             Finding(WARN, "chapters", "installed without the course checkout: no notebooks here", "clone the course")
         )
     else:
-        from kit.book import executed_dir
+        from kit.book import CHAPTER_PATTERN, executed_dir
 
-        count = len(list((root / "notebooks").glob("[0-9][0-9]_*.ipynb")))
-        executed = len(list(executed_dir().glob("[0-9][0-9]_*.ipynb"))) if executed_dir().exists() else 0
+        count = len(list((root / "notebooks").glob(CHAPTER_PATTERN)))
+        executed = len(list(executed_dir().glob(CHAPTER_PATTERN)))
         out.append(
             Finding(
                 OK,
