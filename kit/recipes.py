@@ -1,0 +1,249 @@
+"""How each trained checkpoint the chapters start from is made: data, model, budget, metrics.
+
+A recipe turns (quick, data, options) into a plain-JSON config, builds the untrained model,
+trains it and measures it. ``kit.checkpoints`` stores the result and decides when to reuse it.
+Budgets on 2 cores: full LeNet under 3 min, LSTM LM under 20 min, BERT fine-tune under 15 min;
+every quick variant under a minute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+Config = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Trained:
+    metrics: dict[str, float]
+    losses: list[float]
+    seconds: float
+
+
+class Recipe:
+    """One checkpoint family. Subclasses define the four steps."""
+
+    name: str
+    description: str
+    data_choices: tuple[str, ...]
+    option_names: tuple[str, ...] = ()
+
+    @property
+    def default_data(self) -> str:
+        return self.data_choices[0]
+
+    def config(self, quick: bool, data: str, **options: Any) -> Config:
+        raise NotImplementedError
+
+    def fingerprint(self, config: Config) -> str:
+        raise NotImplementedError
+
+    def build(self, config: Config) -> tuple[nn.Module, Any]:
+        """The untrained model and what goes with it (a tokenizer, or None)."""
+        raise NotImplementedError
+
+    def train(self, model: nn.Module, extra: Any, config: Config) -> Trained:
+        raise NotImplementedError
+
+    def headline(self, metrics: dict[str, float]) -> str:
+        return ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+
+    def save(self, model: nn.Module, extra: Any, folder: Path) -> None:
+        """Write the weights into `folder` (safetensors)."""
+        from safetensors.torch import save_file
+
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, folder / "model.safetensors")
+
+    def load(self, folder: Path, config: Config) -> tuple[nn.Module, Any]:
+        """Rebuild the model from `config` and load the saved weights; returns (model, extra)."""
+        from safetensors.torch import load_file
+
+        model, extra = self.build(config)
+        state = load_file(folder / "model.safetensors")
+        check_shapes(model, state, folder / "model.safetensors")
+        model.load_state_dict(state)
+        model.eval()
+        return model, extra
+
+
+class WeightsMismatch(ValueError):
+    """Saved weights do not fit the model the config describes."""
+
+
+def check_shapes(model: nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
+    """Raise WeightsMismatch naming the first tensor that is missing, unexpected or of the wrong shape."""
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in state.items()}
+    for key in expected.keys() - found.keys():
+        raise WeightsMismatch(f"{path} has no tensor {key!r}")
+    for key in found.keys() - expected.keys():
+        raise WeightsMismatch(f"{path} has a tensor {key!r} that {type(model).__name__} does not")
+    for key, shape in expected.items():
+        if found[key] != shape:
+            raise WeightsMismatch(
+                f"{path}: {key} has shape {list(found[key])}, {type(model).__name__} needs {list(shape)}"
+            )
+
+
+# --- LeNet on Fashion-MNIST -----------------------------------------------------------------------
+@cache
+def _images(name: str):
+    from kit.data.images import load_images
+
+    return load_images(name)
+
+
+class LeNetRecipe(Recipe):
+    name = "lenet-fashion"
+    description = "LeNet-5 trained on Fashion-MNIST images (chapter 2)"
+    data_choices = ("fashion-embedded", "fashion-mnist", "mnist")
+
+    def config(self, quick: bool, data: str, **options: Any) -> Config:
+        return {"data": data, "seed": 0, "batch_size": 64, "lr": 1e-3,
+                "train_images": 2000 if quick else None, "steps": 120 if quick else 2400}
+
+    def fingerprint(self, config: Config) -> str:
+        d = _images(config["data"])
+        digest = hashlib.sha256()
+        for t in (d.train_images, d.train_labels, d.test_images, d.test_labels):
+            digest.update(t.numpy().tobytes())
+        return digest.hexdigest()[:16]
+
+    def build(self, config: Config) -> tuple[nn.Module, Any]:
+        from kit.models.lenet import LeNet
+
+        return LeNet(len(_images(config["data"]).classes)), None
+
+    def train(self, model: nn.Module, extra: Any, config: Config) -> Trained:
+        from kit.train.classify import classification_metrics, fit_classifier
+
+        d = _images(config["data"])
+        n = config["train_images"] or len(d.train_labels)
+        per_epoch = -(-n // config["batch_size"])
+        history = fit_classifier(model, d.train_images[:n], d.train_labels[:n], epochs=config["steps"] / per_epoch,
+                                 batch_size=config["batch_size"], lr=config["lr"], seed=config["seed"],
+                                 desc="training LeNet")
+        m = classification_metrics(model, d.test_images, d.test_labels)
+        return Trained({"test_accuracy": m["accuracy"], "test_f1_macro": m["f1_macro"]}, history.losses,
+                       history.seconds)
+
+    def headline(self, metrics: dict[str, float]) -> str:
+        return f"test accuracy {metrics['test_accuracy']:.2%}"
+
+
+# --- LSTM word language model ---------------------------------------------------------------------
+@cache
+def _corpus(name: str):
+    from kit.data.corpus import load_corpus
+
+    return load_corpus(name)
+
+
+class LSTMRecipe(Recipe):
+    name = "lstm-lm"
+    description = "the seed's 5-layer LSTM word language model (chapter 3)"
+    data_choices = ("bbc", "wikitext-2")
+
+    def config(self, quick: bool, data: str, **options: Any) -> Config:
+        return {"data": data, "seed": 0, "ntoken": len(_corpus(data).dictionary), "ninp": 512, "nhid": 256,
+                "nlayers": 5, "dropout": 0.2, "batch_size": 32 if quick else 64, "bptt": 35, "lr": 2e-3,
+                "clip": 0.25, "epochs": None if quick else 4, "steps": 90 if quick else None,
+                "valid_tokens": 20_000 if quick else None}
+
+    def fingerprint(self, config: Config) -> str:
+        return _corpus(config["data"]).fingerprint()
+
+    def build(self, config: Config) -> tuple[nn.Module, Any]:
+        from kit.models.lstm_lm import LSTMModel
+
+        model = LSTMModel(config["ntoken"], config["ninp"], config["nhid"], config["nlayers"], config["dropout"])
+        return model, None
+
+    def train(self, model: nn.Module, extra: Any, config: Config) -> Trained:
+        from kit.train.language_model import evaluate_language_model, perplexity, train_language_model
+
+        corpus = _corpus(config["data"])
+        epochs = config["epochs"]
+        if epochs is None:  # quick: a fixed number of steps
+            steps_per_epoch = (len(corpus.train) // config["batch_size"]) // config["bptt"]
+            epochs = config["steps"] / steps_per_epoch
+        history = train_language_model(model, corpus.train, epochs=epochs, batch_size=config["batch_size"],
+                                       bptt=config["bptt"], lr=config["lr"], clip=config["clip"],
+                                       desc="training LSTM LM")
+        loss = evaluate_language_model(model, corpus.valid, max_tokens=config["valid_tokens"])
+        return Trained({"valid_loss": loss, "valid_perplexity": perplexity(loss)}, history.losses, history.seconds)
+
+    def headline(self, metrics: dict[str, float]) -> str:
+        return f"valid perplexity {metrics['valid_perplexity']:.1f} (loss {metrics['valid_loss']:.3f} nats)"
+
+
+# --- BERT-family model fine-tuned on sentence pairs ------------------------------------------------
+class BertPairsRecipe(Recipe):
+    name = "bert-pairs"
+    description = "MiniLM (or a local BERT) fine-tuned on MRPC-format sentence pairs (chapter 4)"
+    data_choices = ("verses", "mrpc")
+    option_names = ("base",)
+
+    def config(self, quick: bool, data: str, **options: Any) -> Config:
+        from kit.models.bert import MINILM, model_folder
+
+        base = options.get("base") or MINILM
+        folder = model_folder(base)  # fail early, with the fix, when the base model is missing
+        return {"data": data, "base": base if base == MINILM else str(folder.resolve()), "seed": 0,
+                "max_length": 128, "batch_size": 16 if quick else 32, "lr": 1e-4 if base == MINILM else 2e-5,
+                "epochs": 3, "train_pairs": 160 if quick else None, "eval_pairs": 200 if quick else None}
+
+    def fingerprint(self, config: Config) -> str:
+        from kit.data.pairs import pair_file
+
+        digest = hashlib.sha256()
+        for split in ("train", "dev"):
+            digest.update(Path(pair_file(config["data"], split)).read_bytes())
+        return digest.hexdigest()[:16]
+
+    def build(self, config: Config) -> tuple[nn.Module, Any]:
+        from kit.models.bert import load_pair_classifier
+
+        return load_pair_classifier(config["base"])
+
+    def train(self, model: nn.Module, tokenizer: Any, config: Config) -> Trained:
+        from kit.data.pairs import load_pairs
+        from kit.train.pairs import encode_pairs, evaluate_pairs, fine_tune_pairs
+
+        train = load_pairs(config["data"], "train")[: config["train_pairs"]]
+        dev = load_pairs(config["data"], "dev")[: config["eval_pairs"]]
+        history = fine_tune_pairs(model, encode_pairs(tokenizer, train, config["max_length"]),
+                                  epochs=config["epochs"], batch_size=config["batch_size"], lr=config["lr"],
+                                  seed=config["seed"], desc="fine-tuning")
+        m = evaluate_pairs(model, encode_pairs(tokenizer, dev, config["max_length"]))
+        return Trained({"dev_f1": m["f1"], "dev_accuracy": m["accuracy"]}, history.losses, history.seconds)
+
+    def save(self, model: nn.Module, tokenizer: Any, folder: Path) -> None:
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+
+    def load(self, folder: Path, config: Config) -> tuple[nn.Module, Any]:
+        from kit.models.bert import load_pair_classifier
+
+        try:
+            return load_pair_classifier(folder)
+        except (RuntimeError, ValueError, OSError) as error:
+            raise WeightsMismatch(f"{folder} does not load as a pair classifier: {error}") from None
+
+    def headline(self, metrics: dict[str, float]) -> str:
+        return f"dev F1 {metrics['dev_f1']:.4f}, accuracy {metrics['dev_accuracy']:.2%}"
+
+
+RECIPES: dict[str, Recipe] = {r.name: r for r in (LeNetRecipe(), LSTMRecipe(), BertPairsRecipe())}
+
+
+def seeded(config: Config) -> None:
+    """Seed torch before building and training, so the same config gives the same weights."""
+    torch.manual_seed(config["seed"])
