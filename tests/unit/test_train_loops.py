@@ -1,0 +1,67 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from kit.data.pairs import SentencePair
+from kit.models.lstm_lm import LSTMModel
+from kit.train.batches import epoch_batches, in_chunks
+from kit.train.classify import classification_metrics, fit_classifier
+from kit.train.language_model import evaluate_language_model, perplexity, train_language_model
+
+
+@pytest.fixture(autouse=True)
+def _quiet(monkeypatch):
+    monkeypatch.setenv("KIT_PROGRESS", "off")
+
+
+def test_epoch_batches_visit_every_example_once_per_epoch():
+    per_epoch, next_indices = epoch_batches(10, 4, seed=0)
+    assert per_epoch == 3
+    first = torch.cat([next_indices() for _ in range(per_epoch)])
+    second = torch.cat([next_indices() for _ in range(per_epoch)])
+    assert sorted(first.tolist()) == sorted(second.tolist()) == list(range(10))
+    assert not torch.equal(first, second), "each epoch is reshuffled"
+    assert [s.stop for s in in_chunks(10, 4)] == [4, 8, 10]
+
+
+def test_fit_classifier_learns_a_separable_task():
+    torch.manual_seed(0)
+    x = torch.randn(256, 2)
+    y = (x[:, 0] > 0).long()
+    model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2))
+    history = fit_classifier(model, x, y, epochs=20, batch_size=32, lr=1e-2)
+    assert len(history.losses) == 20 * 8
+    metrics = classification_metrics(model, x, y)
+    assert metrics["accuracy"] > 0.95 and 0 < metrics["f1_macro"] <= 1
+    with pytest.raises(ValueError, match="labels"):
+        fit_classifier(model, x, y[:5])
+
+
+def test_language_model_learns_a_repeating_sequence():
+    torch.manual_seed(0)
+    ids = torch.arange(8).repeat(100)
+    model = LSTMModel(8, ninp=16, nhid=16, nlayers=1, dropout=0.0)
+    before = evaluate_language_model(model, ids, batch_size=4, bptt=10)
+    history = train_language_model(model, ids, epochs=15, batch_size=4, bptt=10, lr=1e-2)
+    after = evaluate_language_model(model, ids, batch_size=4, bptt=10)
+    assert before > math.log(8) - 0.2 and after < 0.2 < before
+    assert history.losses[-1] < history.losses[0] and all(n >= 0 for n in history.grad_norms)
+    assert perplexity(after) == pytest.approx(math.exp(after))
+    assert evaluate_language_model(model, ids, batch_size=1, bptt=25, max_tokens=100) < 0.5
+
+
+def test_pair_fine_tuning_runs_and_scores():
+    from kit.models.bert import load_pair_classifier
+    from kit.train.pairs import encode_pairs, evaluate_pairs, fine_tune_pairs
+
+    torch.manual_seed(0)
+    model, tokenizer = load_pair_classifier("minilm")
+    pairs = [SentencePair(i % 2, str(i), str(i), f"sentence number {i}", f"sentence {i}") for i in range(8)]
+    encoded = encode_pairs(tokenizer, pairs, max_length=16)
+    assert encoded["input_ids"].shape[0] == 8 and encoded["labels"].tolist() == [0, 1] * 4
+    history = fine_tune_pairs(model, encoded, epochs=1, batch_size=4)
+    assert len(history.losses) == 2
+    metrics = evaluate_pairs(model, encoded)
+    assert set(metrics) == {"f1", "accuracy"} and 0 <= metrics["accuracy"] <= 1
