@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-stamp
 PYTEST_ARGS ?=
 
-.PHONY: setup book book-quick lab test doctor clean
+.PHONY: setup book book-quick lab test doctor prepare bench clean
 .DEFAULT_GOAL := help
 
 help:
@@ -12,6 +12,8 @@ help:
 	@echo "make test   run every test layer (what .ci/run runs)"
 	@echo "make lab    open the chapters in JupyterLab"
 	@echo "make doctor report versions, threads, engines and data"
+	@echo "make prepare train the checkpoints the chapters start from"
+	@echo "make bench  measure the chapters' figures and the widgets (benchmarks/results)"
 
 setup: $(STAMP)
 
@@ -31,6 +33,12 @@ lab: $(STAMP)
 
 doctor: $(STAMP)
 	$(PY) -m kit doctor
+
+prepare: $(STAMP)
+	$(PY) -m kit prepare
+
+bench: $(STAMP)
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 # pytest exits 5 when it collects nothing: for this suite that is a broken layout, not a pass.
 test: $(STAMP)

@@ -29,11 +29,16 @@ def cpu_description() -> str:
     return f"{name}, {os.cpu_count()} logical cores"
 
 
+def saved_bytes(obj: object) -> int:
+    """Bytes torch.save writes for `obj` (a state dict, a tensor, ...), measured in memory."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getbuffer().nbytes
+
+
 def model_size_bytes(model: nn.Module) -> int:
     """Bytes of the model's state dict as torch.save writes it (measured in memory)."""
-    buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
-    return buffer.getbuffer().nbytes
+    return saved_bytes(model.state_dict())
 
 
 def format_bytes(n: int) -> str:

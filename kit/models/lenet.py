@@ -6,21 +6,26 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+CLASSIC_WIDTHS = (6, 16, 120, 84)
+
 
 class LeNet(nn.Module):
     """conv(1->6, 5x5) -> pool -> conv(6->16, 5x5) -> pool -> 120 -> 84 -> classes.
 
     The seed tutorial declared 3x3 kernels but a 16*5*5 input to fc1, which only fits 5x5
     kernels on 32x32 images (32 -> 28 -> 14 -> 10 -> 5); this is the consistent LeNet-5.
+    `widths` (conv1, conv2, fc1, fc2 outputs) lets a structurally pruned LeNet be rebuilt smaller.
     """
 
-    def __init__(self, classes: int = 10) -> None:
+    def __init__(self, classes: int = 10, widths: tuple[int, int, int, int] = CLASSIC_WIDTHS) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 6, 5)
-        self.conv2 = nn.Conv2d(6, 16, 5)
-        self.fc1 = nn.Linear(16 * 5 * 5, 120)
-        self.fc2 = nn.Linear(120, 84)
-        self.fc3 = nn.Linear(84, classes)
+        c1, c2, f1, f2 = widths
+        self.widths = tuple(widths)
+        self.conv1 = nn.Conv2d(1, c1, 5)
+        self.conv2 = nn.Conv2d(c1, c2, 5)
+        self.fc1 = nn.Linear(c2 * 5 * 5, f1)
+        self.fc2 = nn.Linear(f1, f2)
+        self.fc3 = nn.Linear(f2, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1:] != (1, 32, 32):

@@ -40,6 +40,11 @@ def predict(model: nn.Module, inputs: torch.Tensor, batch_size: int = 512) -> to
     return torch.cat([model(inputs[chunk]).argmax(dim=1) for chunk in in_chunks(len(inputs), batch_size)])
 
 
+def accuracy(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> float:
+    """Fraction of inputs whose predicted class is the label."""
+    return float((predict(model, inputs) == labels).float().mean())
+
+
 def classification_metrics(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
     """Accuracy and macro-F1 (sklearn) of the model on a labelled set."""
     from sklearn.metrics import accuracy_score, f1_score

@@ -1,0 +1,146 @@
+"""ipywidgets explorers. Each update is a plain function (tested directly); the widget only wires it up.
+
+The model shown is never pruned in place: every update prunes a fresh copy of the trained weights,
+so moving a slider back restores the original accuracy exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+
+from kit import pruning
+from kit.train.classify import accuracy
+
+METHOD_LABELS = {
+    "l1-unstructured": "L1 unstructured (per layer)",
+    "random-unstructured": "random unstructured (per layer)",
+    "ln-structured": "L2 structured: whole output channels (per layer)",
+    "global-l1": "global L1 unstructured (all layers together)",
+}
+
+
+@dataclass(frozen=True)
+class PruningView:
+    """What one slider position shows: per-layer and global sparsity, accuracy, the weights kept."""
+
+    layer_sparsity: dict[str, float]
+    global_sparsity: float
+    accuracy: float
+    weights: torch.Tensor  # every prunable weight (pruned ones are 0), flattened
+    cut: float | None  # the magnitude below which weights were pruned, when there is one
+    message: str = ""  # set instead of the figures when the input was rejected
+
+    @property
+    def status(self) -> str:
+        if self.message:
+            return self.message
+        return f"global sparsity {self.global_sparsity:.1%} · test accuracy {self.accuracy:.2%}"
+
+
+def _view(pruned: nn.Module, images: torch.Tensor, labels: torch.Tensor, cut: float | None) -> PruningView:
+    weights = torch.cat([w.flatten() for w in pruning.weights_of(pruned)])
+    return PruningView(pruning.layer_sparsity(pruned), pruning.global_sparsity(pruned),
+                       accuracy(pruned, images, labels), weights, cut)
+
+
+def _rejected(message: str) -> PruningView:
+    return PruningView({}, float("nan"), float("nan"), torch.zeros(0), None, message)
+
+
+def sparsity_update(model: nn.Module, method: str, amount: float, images: torch.Tensor,
+                    labels: torch.Tensor) -> PruningView:
+    """Prune a copy of `model` by `method` and `amount` and measure it; bad input gives a message."""
+    try:
+        pruned = pruning.pruned_copy(model, method, amount)
+    except ValueError as error:
+        return _rejected(f"⚠ {error}")
+    kept = [w.abs() for w in pruning.weights_of(pruned)]
+    survivors = torch.cat([w[w > 0] for w in kept])
+    cut = float(survivors.min()) if method != "random-unstructured" and amount > 0 and survivors.numel() else None
+    return _view(pruned, images, labels, cut)
+
+
+def threshold_update(model: nn.Module, threshold: float, images: torch.Tensor, labels: torch.Tensor,
+                     method: type = pruning.ThresholdPruning) -> PruningView:
+    """Prune |w| <= threshold in a copy of `model` (through `method`, a BasePruningMethod) and measure it."""
+    try:
+        pruned = pruning.thresholded_copy(model, threshold, method)
+    except ValueError as error:
+        return _rejected(f"⚠ {error}")
+    return _view(pruned, images, labels, float(threshold))
+
+
+def draw_view(view: PruningView, title: str = "") -> plt.Figure:
+    """Per-layer sparsity bars and the histogram of the weights kept, with the cut marked."""
+    fig, (bars, hist) = plt.subplots(1, 2, figsize=(9, 3.2))
+    names = list(view.layer_sparsity)
+    bars.barh(names, [view.layer_sparsity[n] for n in names], color="tab:blue")
+    bars.axvline(view.global_sparsity, color="tab:red", linestyle="--", label=f"global {view.global_sparsity:.1%}")
+    bars.set_xlim(0, 1)
+    bars.invert_yaxis()
+    bars.set_xlabel("fraction of weights pruned")
+    bars.legend(loc="lower right")
+    kept = view.weights[view.weights != 0]
+    hist.hist(kept.numpy(), bins=120, color="tab:gray")
+    if view.cut is not None:
+        for x in (-view.cut, view.cut):
+            hist.axvline(x, color="tab:red", linestyle="--")
+    hist.set_xlabel("weight value (kept weights; red: the cut)")
+    hist.set_yscale("log")
+    fig.suptitle(title or view.status)
+    fig.tight_layout()
+    return fig
+
+
+def _explorer(controls: list, update, figure_title: str):
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    status = widgets.HTML()
+    status.add_class("kit-pruning-status")
+    output = widgets.Output()
+
+    def refresh(_change=None) -> None:
+        view = update()
+        status.value = f"<b>{view.status}</b>"
+        with output:
+            output.clear_output(wait=True)
+            if not view.message:
+                fig = draw_view(view, figure_title)
+                display(fig)
+                plt.close(fig)
+
+    for control in controls:
+        control.observe(refresh, names="value")
+    refresh()
+    return widgets.VBox([widgets.HBox(controls), status, output])
+
+
+def sparsity_explorer(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, amount: float = 0.5):
+    """Method dropdown + amount slider (0–0.99) -> per-layer sparsity, global sparsity, accuracy, histogram."""
+    import ipywidgets as widgets
+
+    method = widgets.Dropdown(options=[(label, key) for key, label in METHOD_LABELS.items()],
+                              value="l1-unstructured", description="method")
+    slider = widgets.FloatSlider(value=amount, min=0.0, max=0.99, step=0.01, description="amount",
+                                 continuous_update=False, readout_format=".2f")
+    slider.add_class("kit-amount-slider")
+    return _explorer([method, slider], lambda: sparsity_update(model, method.value, slider.value, images, labels),
+                     "pruning a copy of the trained LeNet")
+
+
+def threshold_explorer(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, threshold: float = 0.05,
+                       method: type = pruning.ThresholdPruning):
+    """Threshold slider -> prune |w| <= t everywhere (global_unstructured with `method`) and show the effect."""
+    import ipywidgets as widgets
+
+    largest = max(float(w.abs().max()) for w in pruning.weights_of(model))
+    slider = widgets.FloatSlider(value=threshold, min=0.0, max=round(largest, 3), step=0.002,
+                                 description="threshold", continuous_update=False, readout_format=".3f")
+    slider.add_class("kit-threshold-slider")
+    return _explorer([slider], lambda: threshold_update(model, slider.value, images, labels, method),
+                     "pruning |w| ≤ threshold in a copy of the trained LeNet")

@@ -1,0 +1,111 @@
+"""Layer 4: a real JupyterLab on 127.0.0.1, driven by Playwright in Debian's Chromium.
+
+Opens the executed QUICK copy of the pruning chapter (its parameters cell already says QUICK = True),
+runs every cell, moves the sparsity slider with the keyboard and checks the status line (global sparsity,
+accuracy) changes. A screenshot is kept in build/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from kit.paths import build_dir
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHAPTER = "02_pruning"
+STATUS = ".kit-pruning-status"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(executed_chapters, tmp_path_factory):
+    """JupyterLab serving a folder with the executed chapter; yields its base URL."""
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copy(executed_chapters[CHAPTER], root / f"{CHAPTER}.ipynb")
+    port = free_port()
+    env = {**os.environ, "KIT_PROGRESS": "off", "JUPYTER_PLATFORM_DIRS": "1"}
+    log = open(root / "jupyterlab.log", "w")  # noqa: SIM115 - closed below
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip", "127.0.0.1", f"--port={port}",
+         "--ServerApp.token=", "--ServerApp.password=", "--allow-root", f"--ServerApp.root_dir={root}",
+         "--LabApp.news_url=", "--LabServerApp.extensions_in_dev_mode=False"],
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/api/status", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        server.terminate()
+        pytest.fail("JupyterLab did not start: " + (root / "jupyterlab.log").read_text()[-3000:])
+    yield url
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    log.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make setup installs it)")
+def test_sparsity_slider_updates_the_status(lab):
+    from playwright.sync_api import sync_playwright
+
+    shot = build_dir() / "screenshots" / f"{CHAPTER}-jupyterlab.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(f"{lab}/lab/tree/{CHAPTER}.ipynb", timeout=60_000)
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+            # Run every cell (the executed copy carries QUICK = True), then wait for the kernel to settle.
+            page.locator(".jp-Notebook .jp-Cell .cm-content").first.click()
+            page.keyboard.press("Control+a" if False else "Escape")
+            page.get_by_text("Run", exact=True).first.click()
+            page.get_by_text("Run All Cells", exact=True).first.click()
+            status = page.locator(STATUS).first
+            status.wait_for(timeout=240_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=240_000)
+            before = status.inner_text()
+            assert "global sparsity" in before, before
+            slider = page.locator(".kit-amount-slider").first
+            slider.scroll_into_view_if_needed()
+            handle = slider.locator(".noUi-handle").first
+            handle.focus()
+            for _ in range(10):
+                handle.press("ArrowRight")
+            page.wait_for_function(
+                "([sel, old]) => { const el = document.querySelector(sel); return el && el.innerText !== old; }",
+                arg=[STATUS, before], timeout=30_000,
+            )
+            after = status.inner_text()
+            page.screenshot(path=str(shot), full_page=False)
+        finally:
+            browser.close()
+    assert after != before and "global sparsity" in after, (before, after)
+    assert shot.exists() and shot.stat().st_size > 20_000
