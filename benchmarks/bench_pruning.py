@@ -98,7 +98,8 @@ def main() -> None:
         f = result["chapter"]["figures"]
         lines += ["", "| chapter figure (full run) | value |", "|---|---|",
                   f"| dense accuracy | {f['dense_accuracy']:.2%} |",
-                  f"| global sparsity within 1 point after prune → fine-tune | {f['imp_best_sparsity_within_1pt']:.1%} |",
+                  "| global sparsity within 1 point after prune → fine-tune | "
+                  f"{f['imp_best_sparsity_within_1pt']:.1%} |",
                   f"| masked / dense latency (1 thread) | {f['latency_ratio_masked']:.2f}x |",
                   f"| masked / dense size | {f['size_ratio_masked']:.2f}x |",
                   f"| removed (CSR) / dense size | {f['size_ratio_csr']:.2f}x |",
