@@ -58,7 +58,7 @@ def widget_latency(quick: bool) -> dict[str, dict[str, float]]:
                    for a in amounts]
         out[method] = {"median_ms": statistics.median(samples) * 1e3, "max_ms": max(samples) * 1e3,
                        "updates": len(samples)}
-    largest = max(float(p.abs().max()) for p in model.parameters())
+    largest = max(float(p.detach().abs().max()) for p in model.parameters())
     thresholds = [largest * i / (UPDATES - 1) * 0.5 for i in range(UPDATES)]
     samples = [time_update(lambda t=t: widgets.threshold_update(model, t, images, labels)) for t in thresholds]
     out["threshold"] = {"median_ms": statistics.median(samples) * 1e3, "max_ms": max(samples) * 1e3,
@@ -103,9 +103,9 @@ def main() -> None:
                   f"| masked / dense latency (1 thread) | {f['latency_ratio_masked']:.2f}x |",
                   f"| masked / dense size | {f['size_ratio_masked']:.2f}x |",
                   f"| removed (CSR) / dense size | {f['size_ratio_csr']:.2f}x |",
-                  f"| slim LeNet speed-up (1 thread) | {f['slim_speedup']:.2f}x |",
-                  f"| slim / dense size | {f['slim_size_ratio']:.2f}x |",
-                  f"| slim accuracy | {f['slim_accuracy']:.2%} |",
+                  *(f"| slim LeNet, {r['choice']} {tuple(r['widths'])}: speed-up {r['speedup']:.2f}x, size "
+                    f"{r['size_ratio']:.2f}x, accuracy {r['slim']:.2%} ({r['points']:+.2f} points) | |"
+                    for r in f["structured"]),
                   f"| chapter run time, full | {result['chapter']['chapter_seconds_full']:.0f} s |"]
     (OUT / "pruning.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
