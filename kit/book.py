@@ -78,6 +78,14 @@ def execute_chapter(
             f"{source.name} failed in cell {error.exec_count}: {error.ename}: {error.evalue}\n"
             f"The executed copy with the traceback is {output}"
         ) from None
+    except Exception as error:
+        if type(error).__name__ != "CellTimeoutError":  # nbclient's: keep the partial copy to read
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        os.replace(tmp_name, output)
+        raise ChapterFailed(
+            f"{source.name}: a cell ran longer than {timeout} s. The executed copy so far is {output}"
+        ) from None
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise

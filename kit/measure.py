@@ -41,6 +41,11 @@ def model_size_bytes(model: nn.Module) -> int:
     return saved_bytes(model.state_dict())
 
 
+def size_by_child(model: nn.Module) -> dict[str, int]:
+    """Bytes torch.save writes for each direct child's state dict (quantized packed weights included)."""
+    return {name: saved_bytes(child.state_dict()) for name, child in model.named_children()}
+
+
 def format_bytes(n: int) -> str:
     """1536 -> '1.5 KiB'."""
     value = float(n)

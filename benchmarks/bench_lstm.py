@@ -1,0 +1,57 @@
+"""Chapter 3 benchmark: the LSTM chapter's measured figures (full run), as ratios with the CPU recorded.
+
+    python benchmarks/bench_lstm.py        # writes benchmarks/results/lstm_dynamic_quantization.{json,md}
+
+Needs the full `lstm-lm` checkpoint (`python -m kit prepare lstm-lm`; the chapter trains it otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("KIT_PROGRESS", "off")
+
+from kit.book import execute_chapter  # noqa: E402
+from kit.paths import notebooks_dir  # noqa: E402
+from kit.results import results_dir  # noqa: E402
+
+CHAPTER = "03_lstm_dynamic_quantization"
+OUT = ROOT / "benchmarks" / "results"
+SEED_TABLE = {"size ratio": 0.70, "time ratio (1 thread)": 0.57, "loss change": 0.001}
+
+
+def main() -> None:
+    start = time.perf_counter()
+    execute_chapter(notebooks_dir() / f"{CHAPTER}.ipynb", ROOT / "build" / "bench", quick=False)
+    seconds = time.perf_counter() - start
+    result = json.loads((results_dir() / f"{CHAPTER}.json").read_text())
+    result["chapter_seconds_full"] = round(seconds, 1)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "lstm_dynamic_quantization.json").write_text(json.dumps(result, indent=1) + "\n")
+    f = result["figures"]
+    lines = [f"# Chapter 3 (LSTM dynamic quantization) — {result['cpu']}", "",
+             f"Corpus {f['corpus']}, first {f['eval_tokens']:,} test tokens, batch 1, bptt 25.", "",
+             "| figure | this run | target | seed tutorial |", "|---|---|---|---|",
+             f"| size INT8 (LSTM+Linear) / FP32 | {f['size_ratio_lstm_linear']:.2f}x | | {SEED_TABLE['size ratio']}x |",
+             f"| size INT8 + embedding / FP32 | {f['size_ratio_with_embedding']:.2f}x | <= 0.30x | |",
+             f"| eval time INT8 / FP32, 1 thread | {f['time_ratio_1_thread']:.2f}x | <= 0.50x | "
+             f"{SEED_TABLE['time ratio (1 thread)']}x |",
+             f"| loss change INT8 (nats) | {f['int8_loss'] - f['fp32_loss']:+.4f} | <= 0.01 | "
+             f"{SEED_TABLE['loss change']} |",
+             f"| loss change INT8 + embedding (nats) | {f['int8_all_loss'] - f['fp32_loss']:+.4f} | <= 0.01 | |",
+             f"| FP32 loss / perplexity | {f['fp32_loss']:.3f} / {2.718281828 ** f['fp32_loss']:.0f} | | |",
+             f"| chapter run time, full | {seconds:.0f} s | <= 600 s | |"]
+    lines += ["", "| threads, batch | INT8 / FP32 time |", "|---|---|"]
+    lines += [f"| {k} | {v['ratio']:.2f}x |" for k, v in f["sweep"].items()]
+    (OUT / "lstm_dynamic_quantization.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
