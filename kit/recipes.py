@@ -148,13 +148,15 @@ def _corpus(name: str):
 
 class LSTMRecipe(Recipe):
     name = "lstm-lm"
-    description = "the seed's 5-layer LSTM word language model (chapter 3)"
+    description = "the seed's LSTM word language model, 2 layers (chapter 3)"
     data_choices = ("bbc", "wikitext-2")
 
     def config(self, quick: bool, data: str, **options: Any) -> Config:
+        # The seed stacks 5 LSTM layers; trained from scratch on 2 CPU cores that stack stays on the
+        # unigram plateau (loss 6.5, perplexity 690 after 4 epochs / 20 min), while 2 layers learn.
         return {"data": data, "seed": 0, "ntoken": len(_corpus(data).dictionary), "ninp": 512, "nhid": 256,
-                "nlayers": 5, "dropout": 0.2, "batch_size": 32 if quick else 64, "bptt": 35, "lr": 2e-3,
-                "clip": 0.25, "epochs": None if quick else 4, "steps": 90 if quick else None,
+                "nlayers": 2, "dropout": 0.2, "batch_size": 32 if quick else 64, "bptt": 35, "lr": 2e-3,
+                "clip": 0.25, "epochs": None if quick else 5, "steps": 90 if quick else None,
                 "valid_tokens": 20_000 if quick else None}
 
     def fingerprint(self, config: Config) -> str:

@@ -85,6 +85,14 @@ def _split_mrpc(folder: Path) -> None:
 _MNIST_NAMES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
                 "t10k-labels-idx1-ubyte.gz")
 
+
+
+def _idx_dataset(name: str, base: str, md5s: tuple[str, ...], source: str) -> Dataset:
+    """The four official .gz files of an MNIST-format dataset, with their published md5s."""
+    files = tuple(RemoteFile(base, f, f"md5:{md5}") for f, md5 in zip(_MNIST_NAMES, md5s, strict=True))
+    return Dataset(name, name, files, _MNIST_NAMES, source)
+
+
 DATASETS: dict[str, Dataset] = {
     "wikitext-2": Dataset(
         "wikitext-2",
@@ -110,34 +118,16 @@ DATASETS: dict[str, Dataset] = {
         "Microsoft Research Paraphrase Corpus, research use (see the MSR licence)",
         _split_mrpc,
     ),
-    "mnist": Dataset(
-        "mnist",
-        "mnist",
-        tuple(
-            RemoteFile("https://ossci-datasets.s3.amazonaws.com/mnist/", name, f"md5:{md5}")
-            for name, md5 in zip(
-                _MNIST_NAMES,
-                ("f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432",
-                 "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c"),
-                strict=True,
-            )
-        ),
-        _MNIST_NAMES,
+    "mnist": _idx_dataset(
+        "mnist", "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        ("f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432",
+         "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c"),
         "MNIST (LeCun, Cortes, Burges), CC BY-SA 3.0",
     ),
-    "fashion-mnist": Dataset(
-        "fashion-mnist",
-        "fashion-mnist",
-        tuple(
-            RemoteFile("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/", name, f"md5:{md5}")
-            for name, md5 in zip(
-                _MNIST_NAMES,
-                ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe",
-                 "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12e480ee83cd310"),
-                strict=True,
-            )
-        ),
-        _MNIST_NAMES,
+    "fashion-mnist": _idx_dataset(
+        "fashion-mnist", "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe",
+         "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12e480ee83cd310"),
         "Fashion-MNIST (Zalando Research), MIT",
     ),
 }

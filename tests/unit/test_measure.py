@@ -83,3 +83,24 @@ def test_timing_statistics():
 
 def test_cpu_description_names_cores():
     assert "logical cores" in measure.cpu_description()
+
+
+def test_saved_bytes_and_size_by_child():
+    from kit.measure import model_size_bytes, saved_bytes, size_by_child
+
+    model = nn.Sequential(nn.Linear(100, 50), nn.ReLU(), nn.Linear(50, 10))
+    parts = size_by_child(model)
+    assert set(parts) == {"0", "1", "2"} and parts["0"] > 5050 * 4 > parts["2"]
+    assert model_size_bytes(model) == saved_bytes(model.state_dict())
+
+
+def test_results_are_recorded_with_the_machine(tmp_path, monkeypatch):
+    import json
+
+    from kit import results
+
+    monkeypatch.setattr(results, "build_dir", lambda: tmp_path)
+    path = results.record("99_demo", quick=True, ratio=0.5, rows=[{"a": 1}])
+    payload = json.loads(path.read_text())
+    assert path.name == "99_demo-quick.json" and payload["figures"] == {"ratio": 0.5, "rows": [{"a": 1}]}
+    assert "cores" in payload["cpu"] and payload["threads"] >= 1
