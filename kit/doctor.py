@@ -193,9 +193,9 @@ def report(brief: bool = False) -> int:
     for finding in results:
         if brief and finding.status in (OK, INFO):
             continue
-        line = f"[{finding.status:>7}] {finding.topic:<16} {finding.detail}"
+        line = f"[{finding.status:>7}] {finding.topic:<22} {finding.detail}"
         if finding.fix and finding.status != OK:
-            line += f"\n{'':27}fix: {finding.fix}"
+            line += f"\n{'':33}fix: {finding.fix}"
         print(line)
     missing = [f for f in results if f.status == MISSING]
     warnings = [f for f in results if f.status == WARN]
