@@ -6,7 +6,7 @@ so moving a slider back restores the original accuracy exactly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import matplotlib.pyplot as plt
 import torch
@@ -58,10 +58,11 @@ def sparsity_update(model: nn.Module, method: str, amount: float, images: torch.
         pruned = pruning.pruned_copy(model, method, amount)
     except ValueError as error:
         return _rejected(f"⚠ {error}")
-    kept = [w.abs() for w in pruning.weights_of(pruned)]
-    survivors = torch.cat([w[w > 0] for w in kept])
-    cut = float(survivors.min()) if method != "random-unstructured" and amount > 0 and survivors.numel() else None
-    return _view(pruned, images, labels, cut)
+    view = _view(pruned, images, labels, None)
+    survivors = view.weights[view.weights != 0].abs()
+    if method == "random-unstructured" or amount == 0 or survivors.numel() == 0:
+        return view
+    return replace(view, cut=float(survivors.min()))  # the smallest magnitude kept marks the cut
 
 
 def threshold_update(model: nn.Module, threshold: float, images: torch.Tensor, labels: torch.Tensor,
