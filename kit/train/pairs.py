@@ -34,7 +34,7 @@ def _rows(encoded: Encoded, index: torch.Tensor | slice) -> Encoded:
     """A sub-batch, trimmed to its longest sequence (less padding, faster)."""
     batch = {k: v[index] for k, v in encoded.items()}
     length = int(batch["attention_mask"].sum(dim=1).max())
-    return {k: (v[:, :length] if v.dim() == 2 else v) for k, v in batch.items()}
+    return {k: (v[:, :length].contiguous() if v.dim() == 2 else v) for k, v in batch.items()}
 
 
 def _logits(model: nn.Module, inputs: Encoded) -> torch.Tensor:

@@ -65,3 +65,20 @@ def test_pair_fine_tuning_runs_and_scores():
     assert len(history.losses) == 2
     metrics = evaluate_pairs(model, encoded)
     assert set(metrics) == {"f1", "accuracy"} and 0 <= metrics["accuracy"] <= 1
+
+
+def test_pair_evaluation_works_with_quantized_word_embeddings():
+    """The quantized embedding kernel needs contiguous ids: batches trimmed to their longest must be."""
+    from torch import nn
+    from torch.ao.quantization import default_dynamic_qconfig, float_qparams_weight_only_qconfig, quantize_dynamic
+
+    from kit.models.bert import load_pair_classifier
+    from kit.train.pairs import encode_pairs, evaluate_pairs
+
+    model, tokenizer = load_pair_classifier("minilm")
+    longer = "and a much longer sentence "
+    pairs = [SentencePair(i % 2, str(i), str(i), "a short one", longer * (i + 1)) for i in range(6)]
+    encoded = encode_pairs(tokenizer, pairs, max_length=64)
+    spec = {nn.Linear: default_dynamic_qconfig, nn.Embedding: float_qparams_weight_only_qconfig}
+    quantized = quantize_dynamic(model, spec, dtype=torch.qint8)
+    assert set(evaluate_pairs(quantized, encoded, batch_size=2)) == {"f1", "accuracy"}
