@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import random
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,14 @@ OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_
 _KNOWN_WARNINGS = [
     (DeprecationWarning, r"torch\.ao\.quantization is deprecated"),
     (UserWarning, r"torch\.quantize_per_tensor, torch\.quantize_per_channel and other quantized"),
+    # Raised inside torch's own unpickler when a quantized state dict is loaded; nothing a learner can change.
+    (UserWarning, r"TypedStorage is deprecated"),
+]
+# Known log lines (logger name, message pattern) that say nothing about the chapter: torchao's GPU-only
+# kernels cannot load on a CPU machine, and torchao registers enums the way torch now deprecates.
+_KNOWN_LOG_LINES = [
+    ("torchao", r"Failed to load .*\.so"),
+    ("torch.utils._pytree", r"is an Enum subclass and is now natively supported"),
 ]
 _DEPRECATION_NOTE = (
     "Note: torch.ao.quantization prints a deprecation warning on every call; it still works in "
@@ -42,6 +52,25 @@ class NotebookSetup:
             f"torch {torch.__version__} | {self.threads} thread(s) | seed {self.seed} | "
             f"{mode} mode | data dir {self.data_dir}"
         )
+
+
+class _DropMatching(logging.Filter):
+    """Drops log records whose message matches a pattern."""
+
+    def __init__(self, pattern: str) -> None:
+        super().__init__()
+        self.pattern = re.compile(pattern)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not self.pattern.search(record.getMessage())
+
+
+def quiet_known_log_lines() -> None:
+    """Silence the known, harmless log lines of torchao's import (idempotent)."""
+    for name, pattern in _KNOWN_LOG_LINES:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropMatching) and f.pattern.pattern == pattern for f in logger.filters):
+            logger.addFilter(_DropMatching(pattern))
 
 
 def seed_everything(seed: int) -> None:
@@ -73,6 +102,7 @@ def setup_notebook(
     if silence_quantization_deprecation:
         for category, message in _KNOWN_WARNINGS:
             warnings.filterwarnings("ignore", message=message, category=category)
+        quiet_known_log_lines()
     _plot_style()
     setup = NotebookSetup(seed, torch.get_num_threads(), bool(quick), data_dir())
     if verbose:

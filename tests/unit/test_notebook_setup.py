@@ -40,3 +40,16 @@ def test_known_quantization_warning_is_silenced():
 def test_setup_rejects_bad_values(kwargs, match):
     with pytest.raises(ValueError, match=match):
         kit.setup_notebook(verbose=False, **kwargs)
+
+
+def test_known_log_lines_are_dropped_and_others_kept(caplog):
+    import logging
+
+    kit.setup_notebook(verbose=False)
+    kit.setup_notebook(verbose=False)  # idempotent: one filter per logger
+    assert len(logging.getLogger("torchao").filters) == 1
+    with caplog.at_level(logging.WARNING):
+        logging.getLogger("torchao").warning("Failed to load /x/_C_mxfp8.abi3.so: Could not load this library")
+        logging.getLogger("torchao").warning("a real problem")
+        logging.getLogger("torch.utils._pytree").warning("<enum 'X'> is an Enum subclass and is now natively supported")
+    assert [r.getMessage() for r in caplog.records] == ["a real problem"]
