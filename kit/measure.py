@@ -7,7 +7,7 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -44,6 +44,13 @@ def model_size_bytes(model: nn.Module) -> int:
 def size_by_child(model: nn.Module) -> dict[str, int]:
     """Bytes torch.save writes for each direct child's state dict (quantized packed weights included)."""
     return {name: saved_bytes(child.state_dict()) for name, child in model.named_children()}
+
+
+def bytes_of(modules: nn.Module | Iterable[nn.Module]) -> int:
+    """Bytes torch.save writes for the state dicts of one module or several (summed), e.g. a model's parts."""
+    if isinstance(modules, nn.Module):
+        modules = [modules]
+    return sum(saved_bytes(module.state_dict()) for module in modules)
 
 
 def format_bytes(n: int) -> str:

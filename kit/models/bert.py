@@ -7,6 +7,7 @@ with data_scripts or a model already fine-tuned on MRPC.
 
 from __future__ import annotations
 
+import json
 from importlib import util
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,19 @@ def model_folder(source: str | Path = MINILM) -> Path:
             "bert-base-uncased with `python data_scripts/fetch_data.py bert-base-uncased` on a connected machine."
         )
     return folder
+
+
+def is_pair_classifier(source: str | Path) -> bool:
+    """True when a local folder already holds a two-label sequence classifier (e.g. BERT fine-tuned on MRPC).
+
+    A base model ('minilm', bert-base-uncased) is not one: it needs fine-tuning first.
+    """
+    if str(source) == MINILM:
+        return False
+    config = json.loads((model_folder(source) / "config.json").read_text(encoding="utf-8"))
+    heads = [a for a in config.get("architectures") or [] if a.endswith("ForSequenceClassification")]
+    labels = config.get("num_labels") or len(config.get("id2label") or {})
+    return bool(heads) and labels == 2
 
 
 def load_pair_classifier(source: str | Path = MINILM, num_labels: int = 2) -> tuple[Any, Any]:

@@ -20,6 +20,17 @@ def test_model_size_sees_dtype():
     assert measure.model_size_bytes(layer.double()) > 1.8 * measure.model_size_bytes(nn.Linear(64, 64))
 
 
+def test_bytes_of_sums_parts_and_sees_quantization():
+    from torch.ao.quantization import quantize_dynamic
+
+    model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 8))
+    parts = measure.bytes_of([model[0], model[2]])
+    assert parts == measure.bytes_of(model[0]) + measure.bytes_of(model[2])
+    assert parts == pytest.approx(measure.model_size_bytes(model), rel=0.1)
+    quantized = quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+    assert measure.bytes_of(quantized[0]) < 0.5 * measure.bytes_of(model[0])
+
+
 @pytest.mark.parametrize(("n", "text"), [(512, "512 B"), (1536, "1.5 KiB"), (5 * 1024**2, "5.0 MiB")])
 def test_format_bytes(n, text):
     assert measure.format_bytes(n) == text

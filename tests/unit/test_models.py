@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from kit.models.bert import load_pair_classifier, model_folder
+from kit.models.bert import is_pair_classifier, load_pair_classifier, model_folder
 from kit.models.lenet import LeNet
 from kit.models.lstm_lm import LSTMModel, repackage_hidden
 
@@ -51,6 +51,22 @@ def test_packaged_minilm_loads_offline(monkeypatch):
         len(tokens) - tokens.index("[SEP]") - 1
     )
     assert model(**encoded).logits.shape == (1, 2)
+
+
+def test_is_pair_classifier_tells_fine_tuned_from_base(tmp_path):
+    import json
+
+    assert not is_pair_classifier("minilm")
+    for name, config, expected in [
+        ("mrpc", {"architectures": ["BertForSequenceClassification"], "id2label": {"0": "a", "1": "b"}}, True),
+        ("base", {"architectures": ["BertForMaskedLM"]}, False),
+        ("three", {"architectures": ["BertForSequenceClassification"], "num_labels": 3}, False),
+    ]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text(json.dumps(config))
+        assert is_pair_classifier(tmp_path / name) is expected
+    with pytest.raises(FileNotFoundError, match="fetch_data.py"):
+        is_pair_classifier(tmp_path / "missing")
 
 
 def test_not_a_model_folder(tmp_path):
