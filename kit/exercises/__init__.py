@@ -75,4 +75,4 @@ def check(name: str, answer: Any) -> None:
 
 
 # Chapter modules register their checks on import.
-from kit.exercises import parametrizations, pruning, quantization  # noqa: E402,F401
+from kit.exercises import bert_quantization, parametrizations, pruning, quantization  # noqa: E402,F401
