@@ -62,13 +62,16 @@ def load_pair_classifier(source: str | Path = MINILM, num_labels: int = 2) -> tu
 
     folder = model_folder(source)
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    verbosity = logging.get_verbosity()
+    verbosity, bars = logging.get_verbosity(), logging.is_progress_bar_enabled()
     logging.set_verbosity_error()  # the "newly initialized head" notice is expected for a base model
+    logging.disable_progress_bar()  # a local load takes a fraction of a second: no "Loading weights" bar
     try:
         model = AutoModelForSequenceClassification.from_pretrained(
             folder, num_labels=num_labels, local_files_only=True
         )
     finally:
         logging.set_verbosity(verbosity)
+        if bars:
+            logging.enable_progress_bar()
     model.eval()
     return model, tokenizer
