@@ -1,0 +1,74 @@
+"""Chapter 4 benchmark: the BERT chapter's measured figures (full run), as ratios with the CPU recorded.
+
+    python benchmarks/bench_bert.py        # writes benchmarks/results/bert_dynamic_quantization.{json,md}
+
+Needs the full `bert-pairs` checkpoint (`python -m kit prepare bert-pairs`; the chapter trains it otherwise,
+about 10 minutes on two cores).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("KIT_PROGRESS", "off")
+
+from kit.book import execute_chapter  # noqa: E402
+from kit.paths import notebooks_dir  # noqa: E402
+from kit.results import results_dir  # noqa: E402
+
+CHAPTER = "04_bert_dynamic_quantization"
+OUT = ROOT / "benchmarks" / "results"
+# The removed upstream tutorial (bert-base-uncased on MRPC), for reference: its figures, not ours.
+SEED_TABLE = {"f1": "0.9019 -> 0.902", "size ratio": 0.41, "time ratio (1 thread)": 0.56,
+              "time ratio (4 threads)": 0.54}
+TARGETS = {"time ratio (1 thread)": 0.45, "size ratio": 0.30, "f1 drop (points)": 0.5}
+
+
+def main() -> None:
+    start = time.perf_counter()
+    execute_chapter(notebooks_dir() / f"{CHAPTER}.ipynb", ROOT / "build" / "bench", quick=False)
+    seconds = time.perf_counter() - start
+    result = json.loads((results_dir() / f"{CHAPTER}.json").read_text())
+    result["chapter_seconds_full"] = round(seconds, 1)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "bert_dynamic_quantization.json").write_text(json.dumps(result, indent=1) + "\n")
+    f = result["figures"]
+    drop = (f["fp32_f1"] - f["int8_f1"]) * 100
+    drop_all = (f["fp32_f1"] - f["int8_all_f1"]) * 100
+    torchao = "not importable" if f["torchao_time_ratio"] is None else f"{f['torchao_time_ratio']:.2f}x"
+    lines = [f"# Chapter 4 (BERT dynamic quantization) — {result['cpu']}", "",
+             f"Model {f['model']} on {f['data']}: {f['dev_pairs']} dev pairs scored, {f['timed_pairs']} timed "
+             f"(padding to each batch's longest, batch 64).", "",
+             "| figure | this run | target | seed tutorial |", "|---|---|---|---|",
+             f"| dev F1 FP32 -> INT8 (Linear) | {f['fp32_f1']:.4f} -> {f['int8_f1']:.4f} | | {SEED_TABLE['f1']} |",
+             f"| F1 drop, INT8 (Linear) / + embeddings (points) | {drop:+.2f} / {drop_all:+.2f} | "
+             f"<= {TARGETS['f1 drop (points)']} | |",
+             f"| dev accuracy FP32 -> INT8 (Linear) | {f['fp32_accuracy']:.2%} -> {f['int8_accuracy']:.2%} | | |",
+             f"| size INT8 (Linear) / FP32 | {f['size_ratio_linear']:.2f}x | | {SEED_TABLE['size ratio']}x |",
+             f"| size INT8 + embeddings / FP32 | {f['size_ratio_with_embeddings']:.2f}x | "
+             f"<= {TARGETS['size ratio']}x | |",
+             f"| eval time INT8 / FP32, 1 thread | {f['time_ratio_1_thread']:.2f}x | "
+             f"<= {TARGETS['time ratio (1 thread)']}x | {SEED_TABLE['time ratio (1 thread)']}x |",
+             f"| eval time INT8 / FP32, {f['threads_all']} threads | {f['time_ratio_all_cores']:.2f}x | | "
+             f"{SEED_TABLE['time ratio (4 threads)']}x (4 threads) |",
+             f"| torchao int8 dynamic / FP32, 1 thread | {torchao} | | |",
+             f"| FP32 time in Linear layers, their int8 speed-up | {f['linear_share']:.0%}, "
+             f"{f['linear_speedup']:.1f}x | | |",
+             f"| FP32 eval time, 1 thread / {f['threads_all']} threads | {f['fp32_seconds_1_thread']:.1f} s / "
+             f"{f['fp32_seconds_all_cores']:.1f} s | | 160 s / 85 s (bert-base) |",
+             f"| chapter run time, full | {seconds:.0f} s | <= 600 s | |"]
+    lines += ["", "| 1 thread | FP32 ms | INT8 ms | ratio |", "|---|---|---|---|"]
+    lines += [f"| {k} | {v['FP32']:.1f} | {v['INT8']:.1f} | {v['INT8'] / v['FP32']:.2f}x |"
+              for k, v in f["latency_ms"].items()]
+    (OUT / "bert_dynamic_quantization.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
