@@ -80,14 +80,19 @@ def _recipe(name: str) -> Recipe:
     return RECIPES[name]
 
 
-def folder_for(name: str, *, quick: bool = False, data: str | None = None) -> Path:
+def folder_for(name: str, *, quick: bool = False, data: str | None = None, **options: Any) -> Path:
+    """Where checkpoint `name` lives for these settings (each data set, option variant and mode has its own)."""
     recipe = _recipe(name)
     data = data or recipe.default_data
-    suffix = ("" if data == recipe.default_data else f"-{data}") + ("-quick" if quick else "")
-    return checkpoints_dir() / f"{name}{suffix}"
+    variant = recipe.variant(**options)
+    suffix = ("" if data == recipe.default_data else f"-{data}") + (f"-{variant}" if variant else "")
+    return checkpoints_dir() / f"{name}{suffix}{'-quick' if quick else ''}"
 
 
-def _fix(name: str, quick: bool, data: str | None) -> str:
+def _fix(name: str, quick: bool, data: str | None, options: dict[str, Any] | None = None) -> str:
+    if options and _recipe(name).variant(**options):
+        settings = "".join(f", {k}={v!r}" for k, v in options.items())
+        return f"retrain it with ensure({name!r}, quick={quick}, data={data!r}{settings}, force=True)"
     flags = (" --quick" if quick else "") + (f" --data {data}" if data else "")
     return f"retrain it with `python -m kit prepare --force{flags} {name}` (or ensure(..., force=True))"
 
@@ -113,8 +118,8 @@ def _config(recipe: Recipe, quick: bool, data: str | None, options: dict[str, An
 def verify(name: str, *, quick: bool = False, data: str | None = None, **options: Any) -> dict[str, Any]:
     """Check a stored checkpoint without loading the model; returns its manifest or raises CheckpointError."""
     recipe = _recipe(name)
-    folder = folder_for(name, quick=quick, data=data)
-    fix = _fix(name, quick, data)
+    folder = folder_for(name, quick=quick, data=data, **options)
+    fix = _fix(name, quick, data, options)
     manifest_path = folder / MANIFEST
     if not manifest_path.is_file():
         if folder.exists():
@@ -152,7 +157,7 @@ def ensure(
     which retrains it (the old folder is kept as <folder>.previous).
     """
     recipe = _recipe(name)
-    folder = folder_for(name, quick=quick, data=data)
+    folder = folder_for(name, quick=quick, data=data, **options)
     if not force:
         try:
             manifest = verify(name, quick=quick, data=data, **options)
@@ -163,7 +168,7 @@ def ensure(
             try:
                 model, extra = recipe.load(folder, config)
             except (WeightsMismatch, OSError, ValueError) as error:
-                raise CheckpointMismatch(f"{error}: {_fix(name, quick, data)}") from None
+                raise CheckpointMismatch(f"{error}: {_fix(name, quick, data, options)}") from None
             return Checkpoint(name, model, manifest, folder, extra)
     return _train_and_store(recipe, folder, _config(recipe, quick, data, options))
 

@@ -9,6 +9,7 @@ every quick variant under a minute.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -41,6 +42,10 @@ class Recipe:
 
     def config(self, quick: bool, data: str, **options: Any) -> Config:
         raise NotImplementedError
+
+    def variant(self, **options: Any) -> str:
+        """A folder-name suffix for non-default options (so variants never share a folder); '' by default."""
+        return ""
 
     def fingerprint(self, config: Config) -> str:
         raise NotImplementedError
@@ -201,6 +206,14 @@ class BertPairsRecipe(Recipe):
         return {"data": data, "base": base if base == MINILM else str(folder.resolve()), "seed": 0,
                 "max_length": 128, "batch_size": 16 if quick else 32, "lr": 1e-4 if base == MINILM else 2e-5,
                 "epochs": 3, "train_pairs": 160 if quick else None, "eval_pairs": 200 if quick else None}
+
+    def variant(self, **options: Any) -> str:
+        from kit.models.bert import MINILM
+
+        base = options.get("base") or MINILM
+        if str(base) == MINILM:
+            return ""
+        return re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(base).expanduser().resolve().name).strip("-.") or "local"
 
     def fingerprint(self, config: Config) -> str:
         from kit.data.pairs import pair_file

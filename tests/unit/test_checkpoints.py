@@ -169,3 +169,12 @@ def test_real_lenet_quick_round_trip(tmp_path, monkeypatch):
     assert not loaded.trained_now
     x = torch.randn(4, 1, 32, 32)
     assert torch.equal(trained.model(x), loaded.model(x))
+
+
+def test_bert_base_variants_get_their_own_folder(tmp_path):
+    base = tmp_path / "bert-base-uncased"
+    assert folder_for("bert-pairs", base="minilm") == folder_for("bert-pairs")
+    assert folder_for("bert-pairs", base=base).name == "bert-pairs-bert-base-uncased"
+    quick_mrpc = folder_for("bert-pairs", quick=True, data="mrpc", base=base)
+    assert quick_mrpc.name == "bert-pairs-mrpc-bert-base-uncased-quick"
+    assert folder_for("bert-pairs", base=tmp_path / "odd name!").name == "bert-pairs-odd-name"
