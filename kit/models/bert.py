@@ -29,8 +29,15 @@ def minilm_folder() -> Path:
 
 
 def model_folder(source: str | Path = MINILM) -> Path:
-    """Resolve 'minilm' or a path to a folder holding config.json and weights."""
-    folder = minilm_folder() if str(source) == MINILM else Path(source).expanduser()
+    """Resolve 'minilm', a path, or a folder name inside the data dir (e.g. 'bert-base-uncased')."""
+    if str(source) == MINILM:
+        return minilm_folder()
+    folder = Path(source).expanduser()
+    if not folder.is_absolute() and not (folder / "config.json").is_file():
+        from kit.paths import data_dir
+
+        if (data_dir() / folder / "config.json").is_file():
+            folder = data_dir() / folder
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(
             f"{folder} is not a Hugging Face model folder (no config.json). Use 'minilm' (shipped), or fetch "
@@ -48,7 +55,7 @@ def is_pair_classifier(source: str | Path) -> bool:
         return False
     config = json.loads((model_folder(source) / "config.json").read_text(encoding="utf-8"))
     heads = [a for a in config.get("architectures") or [] if a.endswith("ForSequenceClassification")]
-    labels = config.get("num_labels") or len(config.get("id2label") or {})
+    labels = config.get("num_labels") or len(config.get("id2label") or {}) or 2  # 2 is transformers' default
     return bool(heads) and labels == 2
 
 

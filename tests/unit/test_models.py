@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -59,6 +61,7 @@ def test_is_pair_classifier_tells_fine_tuned_from_base(tmp_path):
     assert not is_pair_classifier("minilm")
     for name, config, expected in [
         ("mrpc", {"architectures": ["BertForSequenceClassification"], "id2label": {"0": "a", "1": "b"}}, True),
+        ("default-labels", {"architectures": ["BertForSequenceClassification"]}, True),  # as save_pretrained writes
         ("base", {"architectures": ["BertForMaskedLM"]}, False),
         ("three", {"architectures": ["BertForSequenceClassification"], "num_labels": 3}, False),
     ]:
@@ -72,3 +75,14 @@ def test_is_pair_classifier_tells_fine_tuned_from_base(tmp_path):
 def test_not_a_model_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="fetch_data.py bert-base-uncased"):
         model_folder(tmp_path)
+
+
+def test_model_folder_finds_a_name_in_the_data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("KIT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data" / "bert-base-uncased").mkdir(parents=True)
+    (tmp_path / "data" / "bert-base-uncased" / "config.json").write_text("{}")
+    assert model_folder("bert-base-uncased") == tmp_path / "data" / "bert-base-uncased"
+    (tmp_path / "bert-base-uncased").mkdir()
+    (tmp_path / "bert-base-uncased" / "config.json").write_text("{}")
+    assert model_folder("bert-base-uncased") == Path("bert-base-uncased")  # a path that exists wins
