@@ -8,22 +8,14 @@ about 10 minutes on two cores).
 
 from __future__ import annotations
 
-import json
-import os
 import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("KIT_PROGRESS", "off")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kit.book import execute_chapter  # noqa: E402
-from kit.paths import notebooks_dir  # noqa: E402
-from kit.results import results_dir  # noqa: E402
+from benchmarks.chapter_figures import run_full, write_report  # noqa: E402
 
 CHAPTER = "04_bert_dynamic_quantization"
-OUT = ROOT / "benchmarks" / "results"
 # The removed upstream tutorial (bert-base-uncased on MRPC), for reference: its figures, not ours.
 SEED_TABLE = {"f1": "0.9019 -> 0.902", "size ratio": 0.41, "time ratio (1 thread)": 0.56,
               "time ratio (4 threads)": 0.54}
@@ -31,13 +23,8 @@ TARGETS = {"time ratio (1 thread)": 0.45, "size ratio": 0.30, "f1 drop (points)"
 
 
 def main() -> None:
-    start = time.perf_counter()
-    execute_chapter(notebooks_dir() / f"{CHAPTER}.ipynb", ROOT / "build" / "bench", quick=False)
-    seconds = time.perf_counter() - start
-    result = json.loads((results_dir() / f"{CHAPTER}.json").read_text())
-    result["chapter_seconds_full"] = round(seconds, 1)
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "bert_dynamic_quantization.json").write_text(json.dumps(result, indent=1) + "\n")
+    result = run_full(CHAPTER)
+    seconds = result["chapter_seconds_full"]
     f = result["figures"]
     drop = (f["fp32_f1"] - f["int8_f1"]) * 100
     drop_all = (f["fp32_f1"] - f["int8_all_f1"]) * 100
@@ -66,8 +53,7 @@ def main() -> None:
     lines += ["", "| 1 thread | FP32 ms | INT8 ms | ratio |", "|---|---|---|---|"]
     lines += [f"| {k} | {v['FP32']:.1f} | {v['INT8']:.1f} | {v['INT8'] / v['FP32']:.2f}x |"
               for k, v in f["latency_ms"].items()]
-    (OUT / "bert_dynamic_quantization.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report("bert_dynamic_quantization", result, lines)
 
 
 if __name__ == "__main__":

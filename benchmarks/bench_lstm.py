@@ -7,33 +7,20 @@ Needs the full `lstm-lm` checkpoint (`python -m kit prepare lstm-lm`; the chapte
 
 from __future__ import annotations
 
-import json
-import os
 import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("KIT_PROGRESS", "off")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kit.book import execute_chapter  # noqa: E402
-from kit.paths import notebooks_dir  # noqa: E402
-from kit.results import results_dir  # noqa: E402
+from benchmarks.chapter_figures import run_full, write_report  # noqa: E402
 
 CHAPTER = "03_lstm_dynamic_quantization"
-OUT = ROOT / "benchmarks" / "results"
 SEED_TABLE = {"size ratio": 0.70, "time ratio (1 thread)": 0.57, "loss change": 0.001}
 
 
 def main() -> None:
-    start = time.perf_counter()
-    execute_chapter(notebooks_dir() / f"{CHAPTER}.ipynb", ROOT / "build" / "bench", quick=False)
-    seconds = time.perf_counter() - start
-    result = json.loads((results_dir() / f"{CHAPTER}.json").read_text())
-    result["chapter_seconds_full"] = round(seconds, 1)
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "lstm_dynamic_quantization.json").write_text(json.dumps(result, indent=1) + "\n")
+    result = run_full(CHAPTER)
+    seconds = result["chapter_seconds_full"]
     f = result["figures"]
     lines = [f"# Chapter 3 (LSTM dynamic quantization) — {result['cpu']}", "",
              f"Corpus {f['corpus']}, first {f['eval_tokens']:,} test tokens, batch 1, bptt 25.", "",
@@ -49,8 +36,7 @@ def main() -> None:
              f"| chapter run time, full | {seconds:.0f} s | <= 600 s | |"]
     lines += ["", "| threads, batch | INT8 / FP32 time |", "|---|---|"]
     lines += [f"| {k} | {v['ratio']:.2f}x |" for k, v in f["sweep"].items()]
-    (OUT / "lstm_dynamic_quantization.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report("lstm_dynamic_quantization", result, lines)
 
 
 if __name__ == "__main__":

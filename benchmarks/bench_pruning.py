@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import statistics
 import sys
@@ -28,12 +27,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
+from benchmarks.chapter_figures import run_full, write_report  # noqa: E402
 from kit import widgets  # noqa: E402
 from kit.checkpoints import ensure  # noqa: E402
 from kit.data.images import load_images  # noqa: E402
 from kit.measure import cpu_description  # noqa: E402
 
-OUT = ROOT / "benchmarks" / "results"
 UPDATES = 24  # per method, the issue asks for at least 20
 
 
@@ -66,19 +65,6 @@ def widget_latency(quick: bool) -> dict[str, dict[str, float]]:
     return out
 
 
-def chapter_figures() -> dict:
-    from kit.book import execute_chapter
-    from kit.paths import notebooks_dir
-    from kit.results import results_dir
-
-    start = time.perf_counter()
-    execute_chapter(notebooks_dir() / "02_pruning.ipynb", ROOT / "build" / "bench", quick=False)
-    seconds = time.perf_counter() - start
-    figures = json.loads((results_dir() / "02_pruning.json").read_text())
-    figures["chapter_seconds_full"] = round(seconds, 1)
-    return figures
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-chapter", action="store_true", help="skip the full chapter run")
@@ -87,9 +73,7 @@ def main() -> None:
     result = {"cpu": cpu_description(), "threads": torch.get_num_threads(),
               "widget_latency": widget_latency(args.quick)}
     if not args.no_chapter:
-        result["chapter"] = chapter_figures()
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "pruning.json").write_text(json.dumps(result, indent=1) + "\n")
+        result["chapter"] = run_full("02_pruning")
     lines = [f"# Chapter 2 (pruning) — {result['cpu']}, {result['threads']} threads", "",
              "| widget update | median | max | updates |", "|---|---|---|---|"]
     for name, row in result["widget_latency"].items():
@@ -107,8 +91,7 @@ def main() -> None:
                     f"{r['size_ratio']:.2f}x, accuracy {r['slim']:.2%} ({r['points']:+.2f} points) | |"
                     for r in f["structured"]),
                   f"| chapter run time, full | {result['chapter']['chapter_seconds_full']:.0f} s |"]
-    (OUT / "pruning.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report("pruning", result, lines)
 
 
 if __name__ == "__main__":
