@@ -19,6 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     prep.add_argument("names", nargs="*", help="checkpoints to prepare (default: all)")
     book = commands.add_parser("book", help="execute the chapters and build the documentation site")
     book.add_argument("--quick", action="store_true", help="run the chapters with QUICK=True (small, fast)")
+    book.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                      help="set a chapter parameter (e.g. SEED=7, TARGET_SPARSITY=0.8); repeatable. It goes to the "
+                           "chapters that define it; a name no selected chapter defines is an error")
     book.add_argument("chapters", nargs="*", help="chapter prefixes to run, e.g. 01 (default: all)")
     args = parser.parse_args(argv)
 
@@ -30,12 +33,20 @@ def main(argv: list[str] | None = None) -> int:
         from kit.prepare import prepare
 
         return prepare(args.names, quick=args.quick, force=args.force, data=args.data)
-    from kit.book import ChapterFailed, build_book
+    from kit.book import build_book
+    from kit.chapters import parse_assignment
+    from kit.parameters import ParameterError
 
     try:
-        build_book(quick=args.quick, names=args.chapters)
-    except (ChapterFailed, FileNotFoundError, ValueError) as error:
+        parameters = dict(parse_assignment(text) for text in args.param)
+        book = build_book(quick=args.quick, names=args.chapters, parameters=parameters)
+    except (ParameterError, FileNotFoundError, ValueError) as error:
         print(f"book: {error}", file=sys.stderr)
+        return 2
+    if not book.ok:
+        failed = [r.chapter.name for r in book.results if not r.ok]
+        what = f"{len(failed)} chapter(s) failed: {', '.join(failed)}" if failed else "the site was not built"
+        print(f"book: {what} (see the table above)", file=sys.stderr)
         return 1
     return 0
 

@@ -1,18 +1,31 @@
-"""Execute the chapters with papermill and build the documentation site from the executed copies."""
+"""The main job: prepare the checkpoints, execute the chapters with papermill, build the documentation site.
+
+``build_book`` first trains (or verifies) every checkpoint the selected chapters declare, in the terminal,
+resumably; then it executes each chapter with training switched off (a chapter only loads), showing which
+cell is running and for how long; a failed chapter does not stop the others. The site is built from the
+executed copies, a failed chapter's page saying so at its top, and a summary table ends the run.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import nbformat
 
 from kit.paths import build_dir, notebooks_dir, repo_root
 
 # Chapter notebooks are named NN_topic.ipynb, in source and executed form alike.
 CHAPTER_PATTERN = "[0-9][0-9]_*.ipynb"
+# Chapters only load checkpoints, so no cell should come near this; it only stops a hung kernel.
+CELL_TIMEOUT_S = 1800
 
 
 class ChapterFailed(RuntimeError):
@@ -24,6 +37,20 @@ class ExecutedChapter:
     source: Path
     output: Path
     seconds: float
+
+
+@dataclass
+class ChapterResult:
+    """One line of the book's summary."""
+
+    chapter: Path
+    seconds: float = 0.0
+    error: str | None = None
+    output: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
 
 def chapters() -> list[Path]:
@@ -38,18 +65,96 @@ def executed_dir() -> Path:
     return build_dir() / "executed"
 
 
+def _first_line(source: str) -> str:
+    lines = [line.strip() for line in source.splitlines() if line.strip()]
+    return lines[0][:70] if lines else ""
+
+
+class CellProgress:
+    """A terminal bar over a chapter's code cells: which one runs, for how long, and its first line."""
+
+    def __init__(self, name: str, total: int, enabled: bool = True) -> None:
+        self.name, self.total = name, total
+        self.index, self.first_line, self.started = 0, "", time.monotonic()
+        self._bar = None
+        self._stop = threading.Event()
+        if enabled:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=name, unit="cell", file=sys.stderr, dynamic_ncols=True,
+                             bar_format="{desc}: {n_fmt}/{total_fmt} cells |{bar:20}| {elapsed} {postfix}")
+            self._thread = threading.Thread(target=self._tick, daemon=True)
+            self._thread.start()
+
+    def on_cell_start(self, cell: Any, cell_index: int, **_: Any) -> None:
+        if cell.cell_type != "code" or not cell.source.strip():  # nbclient calls this for every cell
+            return
+        if self.index and self._bar is not None:
+            self._bar.update(1)
+        self.index += 1
+        self.first_line, self.started = _first_line(cell.source), time.monotonic()
+        self._show()
+
+    def where(self) -> str:
+        return f"code cell {self.index} of {self.total} (`{self.first_line}`)"
+
+    def _show(self) -> None:
+        if self._bar is not None:
+            running = time.monotonic() - self.started
+            self._bar.set_postfix_str(f"cell {self.index} running {running:.0f} s: {self.first_line}")
+
+    def _tick(self) -> None:
+        interval = 1.0 if sys.stderr.isatty() else 30.0  # a log file gets a line every 30 s, not a stream
+        while not self._stop.wait(interval):
+            self._show()
+
+    def close(self, done: bool) -> None:
+        self._stop.set()
+        if self._bar is not None:
+            if done:
+                self._bar.update(self.total - self._bar.n)
+                self._bar.set_postfix_str("done")
+            self._bar.close()
+
+
+def _quiet_kernel_manager(log_path: Path) -> type:
+    """A kernel manager whose kernel writes its own stdout/stderr to `log_path`, not to the terminal.
+
+    A kernel stopped at a timeout prints zmq tracebacks there; they say nothing about the chapter.
+    """
+    from jupyter_client import AsyncKernelManager
+
+    class ChapterKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            log = open(log_path, "ab")  # noqa: SIM115 (kept open for the kernel's life)
+            kw["stdout"] = kw["stderr"] = log
+            try:
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+            finally:
+                log.close()  # the kernel process holds its own copy of the descriptor
+
+    return ChapterKernelManager
+
+
+def _code_cells(source: Path) -> int:
+    notebook = nbformat.read(source, as_version=4)
+    return sum(1 for c in notebook.cells if c.cell_type == "code" and c.source.strip())
+
+
 def execute_chapter(
     source: Path,
     out_dir: Path | None = None,
     *,
     quick: bool,
-    timeout: int = 900,
+    timeout: int = CELL_TIMEOUT_S,
     parameters: dict | None = None,
+    show_progress: bool = False,
 ) -> ExecutedChapter:
     """Run one chapter top to bottom with papermill; the executed copy goes to out_dir.
 
-    The copy is written even when a cell fails (so the error can be read), and a
-    ChapterFailed names the cell. Progress bars are switched off: the outputs are kept.
+    The copy is written even when a cell fails (so the error can be read), and a ChapterFailed names
+    the cell. Training is switched off ($KIT_TRAINING=off): prepare the chapter's checkpoints first.
+    The kernel's own output goes to <out_dir>/<chapter>.kernel.log. show_progress draws a bar over cells.
     """
     import papermill
 
@@ -57,11 +162,15 @@ def execute_chapter(
     out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / source.name
     params = {"QUICK": quick, **(parameters or {})}
-    previous = os.environ.get("KIT_PROGRESS")
-    os.environ["KIT_PROGRESS"] = "off"
+    saved = {k: os.environ.get(k) for k in ("KIT_PROGRESS", "KIT_TRAINING")}
+    os.environ.update({"KIT_PROGRESS": "off", "KIT_TRAINING": "off"})
     fd, tmp_name = tempfile.mkstemp(suffix=".ipynb", dir=out_dir, prefix=f".{source.stem}-")
     os.close(fd)
+    log_path = out_dir / f"{source.stem}.kernel.log"
+    log_path.unlink(missing_ok=True)
+    progress = CellProgress(source.stem, _code_cells(source) + 1, enabled=show_progress)  # +1: injected cell
     start = time.perf_counter()
+    finished = False
     try:
         papermill.execute_notebook(
             str(source),
@@ -71,11 +180,14 @@ def execute_chapter(
             cwd=str(source.parent),
             progress_bar=False,
             execution_timeout=timeout,
+            on_cell_start=progress.on_cell_start,
+            kernel_manager_class=_quiet_kernel_manager(log_path),
         )
+        finished = True
     except papermill.PapermillExecutionError as error:
         os.replace(tmp_name, output)
         raise ChapterFailed(
-            f"{source.name} failed in cell {error.exec_count}: {error.ename}: {error.evalue}\n"
+            f"{source.name} failed in {progress.where()}: {error.ename}: {error.evalue}\n"
             f"The executed copy with the traceback is {output}"
         ) from None
     except Exception as error:
@@ -84,18 +196,49 @@ def execute_chapter(
             raise
         os.replace(tmp_name, output)
         raise ChapterFailed(
-            f"{source.name}: a cell ran longer than {timeout} s. The executed copy so far is {output}"
+            f"{source.name}: {progress.where()} ran longer than {timeout} s and was stopped. "
+            f"The executed copy so far is {output}; the kernel's log is {log_path}"
         ) from None
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     finally:
-        if previous is None:
-            os.environ.pop("KIT_PROGRESS", None)
-        else:
-            os.environ["KIT_PROGRESS"] = previous
+        progress.close(done=finished)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     os.replace(tmp_name, output)
     return ExecutedChapter(source, output, time.perf_counter() - start)
+
+
+def prepare_for(chapter: Path, *, quick: bool, parameters: dict[str, Any] | None = None) -> None:
+    """Train or verify the checkpoints `chapter` declares (kit.needs), so it can execute with training off.
+
+    Raises ChapterFailed naming each checkpoint that could not be prepared.
+    """
+    from kit.chapters import needs
+    from kit.prepare import prepare_needs
+
+    failures = prepare_needs(needs(chapter, parameters), quick=quick)
+    if failures:
+        raise ChapterFailed(f"{chapter.name}: its checkpoint could not be prepared: "
+                            + "; ".join(f"{need}: {why}" for need, why in failures.items()))
+
+
+def mark_failed(chapter: Path, output: Path | None, error: str, out_dir: Path) -> Path:
+    """Write the page of a failed chapter: its executed copy (or its source) with the error at the top."""
+    notebook = nbformat.read(output if output is not None and output.is_file() else chapter, as_version=4)
+    banner = nbformat.v4.new_markdown_cell(
+        "```{error}\nThis chapter **failed** when the book was built; the outputs below stop where it failed.\n\n"
+        + error.replace("```", "'''") + "\n```"
+    )
+    banner.metadata["tags"] = ["kit-failed"]
+    notebook.cells.insert(1 if notebook.cells and notebook.cells[0].cell_type == "markdown" else 0, banner)
+    target = out_dir / chapter.name
+    nbformat.write(notebook, target)
+    return target
 
 
 def build_site(executed: Path | None = None, out_dir: Path | None = None) -> Path:
@@ -126,15 +269,96 @@ def build_site(executed: Path | None = None, out_dir: Path | None = None) -> Pat
     return out_dir / "index.html"
 
 
-def build_book(quick: bool = False, names: list[str] | None = None) -> Path:
-    """Execute the chapters (all, or those whose file name starts with one of `names`) and build the site."""
+def select(names: list[str] | None) -> list[Path]:
+    """All chapters, or those whose file name starts with one of `names` (e.g. '03')."""
     selected = [c for c in chapters() if not names or any(c.name.startswith(n) for n in names)]
     if not selected:
         raise ValueError(f"no chapter matches {names}; chapters: {[c.name for c in chapters()]}")
+    return selected
+
+
+@dataclass
+class Book:
+    """The outcome of one `build_book`: a result per chapter and the site's index (None when it failed)."""
+
+    results: list[ChapterResult] = field(default_factory=list)
+    index: Path | None = None
+    site_error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.site_error is None and all(r.ok for r in self.results)
+
+    def summary(self) -> str:
+        width = max(len(r.chapter.stem) for r in self.results)
+        lines = [f"{'chapter':<{width}}  {'seconds':>7}  status  executed copy"]
+        for r in self.results:
+            lines.append(f"{r.chapter.stem:<{width}}  {r.seconds:7.0f}  {'ok' if r.ok else 'FAILED':<6}  "
+                         f"{r.output or '-'}")
+        lines.append(f"site: {self.index}" if self.index else f"site: not built ({self.site_error})")
+        return "\n".join(lines)
+
+
+def build_book(quick: bool = False, names: list[str] | None = None,
+               parameters: dict[str, Any] | None = None) -> Book:
+    """Prepare the checkpoints, execute the chapters, build the site; returns what happened to each.
+
+    Parameter names are checked against the chapters before anything runs (ParameterError); a chapter
+    whose checkpoint cannot be prepared, or that fails, is reported and the others still run.
+    """
+    from kit.chapters import assign_parameters, needs, quick_value
+    from kit.prepare import prepare_needs
+
+    selected = select(names)
+    assigned = assign_parameters(selected, parameters or {})
+    results = {chapter: ChapterResult(chapter) for chapter in selected}
+
+    print("== preparing the checkpoints the chapters need", flush=True)
+    wanted: dict[Path, list] = {}
     for chapter in selected:
-        print(f"executing {chapter.name} ({'QUICK' if quick else 'full'}) ...", flush=True)
-        result = execute_chapter(chapter, quick=quick)
-        print(f"  done in {result.seconds:.0f} s -> {result.output}", flush=True)
-    index = build_site()
-    print(f"documentation site: {index}")
-    return index
+        try:
+            wanted[chapter] = needs(chapter, assigned[chapter])
+        except ValueError as error:
+            results[chapter].error = str(error)
+    failed_needs: dict = {}
+    for mode in (False, True):
+        todo = [n for c, ns in wanted.items() if quick_value(assigned[c], quick) == mode for n in ns]
+        failed_needs.update({(n, mode): e for n, e in prepare_needs(todo, quick=mode).items()})
+    for chapter, chapter_needs in wanted.items():
+        mode = quick_value(assigned[chapter], quick)
+        problems = [f"{n}: {failed_needs[n, mode]}" for n in chapter_needs if (n, mode) in failed_needs]
+        if problems:
+            results[chapter].error = "its checkpoint could not be prepared: " + "; ".join(problems)
+
+    out_dir = executed_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for position, chapter in enumerate(selected, start=1):
+        result = results[chapter]
+        stale = out_dir / chapter.name
+        stale.unlink(missing_ok=True)  # never show last run's copy as this run's
+        if result.error is None:
+            mode = "QUICK" if quick_value(assigned[chapter], quick) else "full"
+            print(f"== [{position}/{len(selected)}] executing {chapter.name} ({mode})", flush=True)
+            start = time.perf_counter()
+            try:
+                done = execute_chapter(chapter, out_dir, quick=quick, parameters=assigned[chapter],
+                                       show_progress=True)
+                result.output = done.output
+            except ChapterFailed as error:
+                result.error = str(error)
+                result.output = stale if stale.is_file() else None
+            result.seconds = time.perf_counter() - start
+        if result.error is not None:
+            print(f"   FAILED: {result.error}", flush=True)
+            result.output = mark_failed(chapter, result.output, result.error, out_dir)
+        else:
+            print(f"   done in {result.seconds:.0f} s -> {result.output}", flush=True)
+
+    book = Book(list(results.values()))
+    print("== building the documentation site", flush=True)
+    try:
+        book.index = build_site()
+    except (RuntimeError, FileNotFoundError) as error:
+        book.site_error = str(error)
+    print(book.summary(), flush=True)
+    return book

@@ -2,8 +2,12 @@
 
 ``ensure("lstm-lm", quick=QUICK)`` returns a Checkpoint (model, manifest, folder). Stored under
 ``<data dir>/checkpoints/<name>[-<data>][-quick]/`` as safetensors weights plus ``manifest.json``
-(config, data fingerprint, metrics, sha256 of every file). A checkpoint is written in a temporary
-folder and renamed into place when complete. A stored checkpoint that is corrupted or no longer
+(config, data fingerprint, metrics, sha256 of every file, and a checksum of the manifest itself, so a
+hand-edited metric is reported rather than printed). A checkpoint is written in a temporary folder and
+renamed into place when complete; while it trains, its resumable state is kept beside it in
+``<folder>.resume.pt`` (see ``kit.train.resume``), so an interrupted run continues where it stopped.
+With ``$KIT_TRAINING=off`` (set by ``python -m kit book`` while chapters execute) a missing checkpoint
+is an error instead of a training run. A stored checkpoint that is corrupted or no longer
 matches its config or data is reported with the way out, and replaced only when asked
 (``force=True`` or ``python -m kit prepare --force``): the old folder is kept as ``*.previous``.
 """
@@ -24,11 +28,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from kit.paths import data_dir
+from kit.paths import data_dir, require_data_dir
 from kit.recipes import RECIPES, Recipe, WeightsMismatch, seeded
+from kit.train.resume import ResumeFile
 
 MANIFEST = "manifest.json"
-FORMAT = 1
+FORMAT = 2  # 2: the manifest carries its own checksum
+TRAINING_ENV_VAR = "KIT_TRAINING"
 LOSS_POINTS = 400  # the loss curve kept in the manifest, evenly subsampled
 
 
@@ -46,6 +52,10 @@ class CheckpointCorrupted(CheckpointError):
 
 class CheckpointMismatch(CheckpointError):
     pass
+
+
+class TrainingDisabled(CheckpointMissing):
+    """A checkpoint would have to be trained where training is switched off ($KIT_TRAINING=off)."""
 
 
 @dataclass
@@ -97,6 +107,17 @@ def _fix(name: str, quick: bool, data: str | None, options: dict[str, Any] | Non
     return f"retrain it with `python -m kit prepare --force{flags} {name}` (or ensure(..., force=True))"
 
 
+def resume_path(folder: Path) -> Path:
+    """Where the resumable training state of the checkpoint in `folder` is kept while it trains."""
+    return folder.with_name(folder.name + ".resume.pt")
+
+
+def manifest_checksum(manifest: dict[str, Any]) -> str:
+    """sha256 of the manifest's canonical JSON, without its own checksum field."""
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -132,6 +153,13 @@ def verify(name: str, *, quick: bool = False, data: str | None = None, **options
         stored_fingerprint = manifest["data_fingerprint"]
     except (json.JSONDecodeError, KeyError, TypeError) as error:
         raise CheckpointCorrupted(f"{manifest_path} is unreadable ({error}): {fix}") from None
+    if manifest.get("format") != FORMAT:
+        raise CheckpointMismatch(f"{folder} was written by an older version of the kit (no manifest checksum): {fix}")
+    if manifest.get("checksum") != manifest_checksum(manifest):
+        raise CheckpointCorrupted(
+            f"{manifest_path} does not match its checksum: it was edited or damaged, so its metrics cannot be "
+            f"trusted: {fix}"
+        )
     for filename, expected in files.items():
         path = folder / filename
         if not path.is_file():
@@ -154,7 +182,8 @@ def ensure(
     """Load the trained checkpoint `name`, training (and storing) it first when there is none.
 
     Raises CheckpointError when a stored one is corrupted or mismatched, unless force=True,
-    which retrains it (the old folder is kept as <folder>.previous).
+    which retrains it (the old folder is kept as <folder>.previous). Before any training, the data dir
+    is checked (DataDirError names the fix); where $KIT_TRAINING=off, TrainingDisabled is raised instead.
     """
     recipe = _recipe(name)
     folder = folder_for(name, quick=quick, data=data, **options)
@@ -170,13 +199,23 @@ def ensure(
             except (WeightsMismatch, OSError, ValueError) as error:
                 raise CheckpointMismatch(f"{error}: {_fix(name, quick, data, options)}") from None
             return Checkpoint(name, model, manifest, folder, extra)
-    return _train_and_store(recipe, folder, _config(recipe, quick, data, options))
+    config = _config(recipe, quick, data, options)
+    if os.environ.get(TRAINING_ENV_VAR, "on") == "off":
+        flags = (" --quick" if quick else "") + (f" --data {data}" if data else "")
+        raise TrainingDisabled(
+            f"the {name} checkpoint in {folder} is not trained, and training is switched off here "
+            f"(${TRAINING_ENV_VAR}=off: `python -m kit book` prepares checkpoints before it executes chapters, "
+            f"from the needs each chapter declares in its metadata). Run `python -m kit prepare{flags} {name}`."
+        )
+    require_data_dir()
+    return _train_and_store(recipe, folder, config)
 
 
 def _train_and_store(recipe: Recipe, folder: Path, config: dict[str, Any]) -> Checkpoint:
+    resume = ResumeFile(resume_path(folder), config)
     seeded(config)
     model, extra = recipe.build(config)
-    trained = recipe.train(model, extra, config)
+    trained = recipe.train(model, extra, config, resume=resume)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
@@ -198,6 +237,7 @@ def _train_and_store(recipe: Recipe, folder: Path, config: dict[str, Any]) -> Ch
             "threads": torch.get_num_threads(),
             "machine": platform.machine(),
         }
+        manifest["checksum"] = manifest_checksum(manifest)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
         if folder.exists():
             previous = folder.with_name(folder.name + ".previous")
@@ -207,16 +247,20 @@ def _train_and_store(recipe: Recipe, folder: Path, config: dict[str, Any]) -> Ch
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    resume.discard()
     model.eval()
     return Checkpoint(recipe.name, model, manifest, folder, extra, trained_now=True)
 
 
-def status(name: str, *, quick: bool = False, data: str | None = None) -> tuple[str, str]:
+def status(name: str, *, quick: bool = False, data: str | None = None, **options: Any) -> tuple[str, str]:
     """('ready', headline) | ('missing', fix) | ('broken', message), for doctor and prepare."""
     try:
-        manifest = verify(name, quick=quick, data=data)
+        manifest = verify(name, quick=quick, data=data, **options)
     except CheckpointMissing as error:
+        folder = folder_for(name, quick=quick, data=data, **options)
+        if resume_path(folder).is_file():
+            return "missing", f"{error} (its interrupted training resumes from the state saved beside it)"
         return "missing", str(error)
-    except (CheckpointError, FileNotFoundError) as error:
+    except (CheckpointError, FileNotFoundError, ValueError) as error:
         return "broken", str(error)
     return "ready", f"{RECIPES[name].headline(manifest['metrics'])}, trained in {manifest['train_seconds']:.0f} s"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import platform
 import shutil
 from dataclasses import dataclass
@@ -95,15 +94,14 @@ def _torch_findings() -> list[Finding]:
 def _data_findings() -> list[Finding]:
     out = []
     data = paths.data_dir()
-    probe = data
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if os.access(probe, os.W_OK):
+    problem = paths.data_dir_problem(data)
+    if problem is None:
         state = "exists" if data.exists() else "will be created on first use"
         out.append(Finding(OK, "data dir", f"{data} ({state}; set ${paths.DATA_ENV_VAR} to move it)"))
     else:
         out.append(
-            Finding(MISSING, "data dir", f"{data} is not writable", f"export {paths.DATA_ENV_VAR}=/a/writable/folder")
+            Finding(MISSING, "data dir", f"{data} cannot hold data: {problem}",
+                    f"export {paths.DATA_ENV_VAR}=/a/writable/folder (or fix that path)")
         )
     root = paths.repo_root()
     if root is None:

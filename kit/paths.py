@@ -51,3 +51,53 @@ def notebooks_dir() -> Path:
 def assets_dir() -> Path:
     """Small data files shipped inside the package."""
     return _PACKAGE_DIR / "assets"
+
+
+class DataDirError(OSError):
+    """The data dir cannot hold data: it is a file, or it cannot be written. The message names the fix."""
+
+
+def data_dir_problem(folder: Path | None = None) -> str | None:
+    """Why `folder` (default: the data dir) cannot hold data, or None when it can. Creates nothing."""
+    folder = Path(folder) if folder is not None else data_dir()
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        if probe.is_symlink():
+            return f"{probe} is a broken symbolic link"
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"{probe} is a file, not a folder"
+    if not os.access(probe, os.W_OK | os.X_OK) or not _can_create_in(probe):
+        return f"{probe} is read-only"
+    return None
+
+
+def _can_create_in(folder: Path) -> bool:
+    """Try to create (and remove) a file: the only test that also holds for root and read-only mounts."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".kit-write-test-"):
+            return True
+    except OSError:
+        return False
+
+
+def require_data_dir() -> Path:
+    """The data dir, created if needed; raises DataDirError naming KIT_DATA_DIR when it cannot hold data.
+
+    Called before any training, so no work is lost to a folder that cannot take the result.
+    """
+    folder = data_dir()
+    problem = data_dir_problem(folder)
+    if problem is None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            problem = f"it cannot be created ({error.strerror})"
+    if problem is not None:
+        raise DataDirError(
+            f"the data dir {folder} cannot hold checkpoints: {problem}. Point ${DATA_ENV_VAR} at a writable "
+            f"folder (export {DATA_ENV_VAR}=$HOME/kit-data) or fix that path, then run the command again."
+        )
+    return folder

@@ -1,11 +1,30 @@
-"""`python -m kit prepare`: train (or verify) every checkpoint the chapters start from."""
+"""`python -m kit prepare`: train (or verify) the checkpoints the chapters start from, in the terminal."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import Any
 
 from kit.checkpoints import CheckpointError, ensure, folder_for, status
+from kit.paths import DataDirError
 from kit.recipes import RECIPES
+
+
+@dataclass(frozen=True)
+class Need:
+    """One checkpoint with the options it is made with (data=..., base=...); quick is chosen by the caller."""
+
+    checkpoint: str
+    options: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.options)
+
+    def __str__(self) -> str:
+        settings = ", ".join(f"{k}={v}" for k, v in self.options)
+        return f"{self.checkpoint} ({settings})" if settings else self.checkpoint
 
 
 def prepare(names: list[str] | None = None, *, quick: bool = False, force: bool = False,
@@ -16,24 +35,46 @@ def prepare(names: list[str] | None = None, *, quick: bool = False, force: bool 
     if unknown:
         print(f"prepare: unknown checkpoint(s) {', '.join(unknown)}; choose from {', '.join(RECIPES)}")
         return 1
-    failures = 0
-    for name in names:
-        state, detail = status(name, quick=quick, data=data)
+    needs = [Need(name, (("data", data),) if data else ()) for name in names]
+    failures = prepare_needs(needs, quick=quick, force=force)
+    return 1 if failures else 0
+
+
+def prepare_needs(needs: list[Need], *, quick: bool = False, force: bool = False) -> dict[Need, str]:
+    """Ensure every need, one after the other, reporting each; returns {need: why it failed} for the failures.
+
+    A failure does not stop the others, except a data dir that cannot hold checkpoints, which fails every
+    need that would train (checked before any training starts).
+    """
+    failures: dict[Need, str] = {}
+    for need in dict.fromkeys(needs):  # each once, in order
+        options = need.kwargs
+        mode = "quick" if quick else "full"
+        try:
+            if RECIPES[need.checkpoint].ready_made(**options):
+                print(f"[ready] {need}: a model that needs no training")
+                continue
+            state, detail = status(need.checkpoint, quick=quick, **options)
+        except (FileNotFoundError, ValueError, TypeError) as error:
+            failures[need] = str(error)
+            print(f"[failed] {need}: {error}")
+            continue
         if state == "ready" and not force:
-            print(f"[ready] {name}: {detail}")
+            print(f"[ready] {need}: {detail}")
             continue
         if state == "broken" and not force:
-            print(f"[broken] {name}: {detail}")
-            failures += 1
+            failures[need] = detail
+            print(f"[broken] {need}: {detail}")
             continue
-        print(f"[train] {name} ({'quick' if quick else 'full'}): {RECIPES[name].description} ...", flush=True)
+        print(f"[train] {need} ({mode}): {RECIPES[need.checkpoint].description} ...", flush=True)
         start = time.perf_counter()
         try:
-            checkpoint = ensure(name, quick=quick, data=data, force=force)
-        except (CheckpointError, FileNotFoundError, ValueError) as error:
-            print(f"[failed] {name}: {error}")
-            failures += 1
+            checkpoint = ensure(need.checkpoint, quick=quick, force=force, **options)
+        except (CheckpointError, DataDirError, FileNotFoundError, ValueError) as error:
+            failures[need] = str(error)
+            print(f"[failed] {need}: {error}")
             continue
-        print(f"[done] {name} in {time.perf_counter() - start:.0f} s: "
-              f"{RECIPES[name].headline(checkpoint.metrics)} -> {folder_for(name, quick=quick, data=data)}")
-    return 1 if failures else 0
+        print(f"[done] {need} in {time.perf_counter() - start:.0f} s: "
+              f"{RECIPES[need.checkpoint].headline(checkpoint.metrics)} -> "
+              f"{folder_for(need.checkpoint, quick=quick, **options)}", flush=True)
+    return failures

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -34,7 +35,7 @@ class _NoBar:
     def update(self, n: int = 1) -> None:
         pass
 
-    def set_postfix_str(self, text: str) -> None:
+    def set_postfix_str(self, text: str = "", refresh: bool = True) -> None:
         pass
 
     def close(self) -> None:
@@ -47,3 +48,13 @@ def byte_bar(total: int | None, *, initial: int = 0, desc: str | None = None) ->
     if tqdm is None:
         return _NoBar()
     return tqdm(total=total, initial=initial, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, leave=False)
+
+
+def step_bar(total: int, *, initial: int = 0, desc: str | None = None) -> Any:
+    """A bar over training steps that stays on screen (steps, rate, elapsed, ETA; the loop adds the loss)."""
+    tqdm = _tqdm_class()
+    if tqdm is None:
+        return _NoBar()
+    in_notebook = "ipykernel" in sys.modules  # a finished bar would linger in the cell's output
+    return tqdm(total=total, initial=initial, desc=desc, unit="step", mininterval=0.5, dynamic_ncols=True,
+                leave=not in_notebook)

@@ -18,6 +18,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from kit.train.resume import ResumeFile
+
 Config = dict[str, Any]
 
 
@@ -54,8 +56,13 @@ class Recipe:
         """The untrained model and what goes with it (a tokenizer, or None)."""
         raise NotImplementedError
 
-    def train(self, model: nn.Module, extra: Any, config: Config) -> Trained:
+    def train(self, model: nn.Module, extra: Any, config: Config, resume: ResumeFile | None = None) -> Trained:
+        """Train `model` (continuing from `resume` when it holds a saved state) and measure it."""
         raise NotImplementedError
+
+    def ready_made(self, **options: Any) -> bool:
+        """True when these options name a model that needs no training (e.g. a folder already fine-tuned)."""
+        return False
 
     def headline(self, metrics: dict[str, float]) -> str:
         return ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
@@ -126,7 +133,7 @@ class LeNetRecipe(Recipe):
 
         return LeNet(len(_images(config["data"]).classes)), None
 
-    def train(self, model: nn.Module, extra: Any, config: Config) -> Trained:
+    def train(self, model: nn.Module, extra: Any, config: Config, resume: ResumeFile | None = None) -> Trained:
         from kit.train.classify import classification_metrics, fit_classifier
 
         d = _images(config["data"])
@@ -134,7 +141,7 @@ class LeNetRecipe(Recipe):
         per_epoch = -(-n // config["batch_size"])
         history = fit_classifier(model, d.train_images[:n], d.train_labels[:n], epochs=config["steps"] / per_epoch,
                                  batch_size=config["batch_size"], lr=config["lr"], seed=config["seed"],
-                                 desc="training LeNet")
+                                 desc="training LeNet", resume=resume)
         m = classification_metrics(model, d.test_images, d.test_labels)
         return Trained({"test_accuracy": m["accuracy"], "test_f1_macro": m["f1_macro"]}, history.losses,
                        history.seconds)
@@ -153,11 +160,12 @@ def _corpus(name: str):
 
 class LSTMRecipe(Recipe):
     name = "lstm-lm"
-    description = "the seed's LSTM word language model, 2 layers (chapter 3)"
+    description = "LSTM word language model of the PyTorch dynamic quantization tutorial, 2 layers (chapter 3)"
     data_choices = ("bbc", "wikitext-2")
 
     def config(self, quick: bool, data: str, **options: Any) -> Config:
-        # The seed stacks 5 LSTM layers; trained from scratch on 2 CPU cores that stack stays on the
+        # The PyTorch LSTM dynamic quantization tutorial stacks 5 LSTM layers; trained from scratch on 2 CPU
+        # cores that stack stays on the
         # unigram plateau (loss 6.5, perplexity 690 after 4 epochs / 20 min), while 2 layers learn.
         return {"data": data, "seed": 0, "ntoken": len(_corpus(data).dictionary), "ninp": 512, "nhid": 256,
                 "nlayers": 2, "dropout": 0.2, "batch_size": 32 if quick else 64, "bptt": 35, "lr": 2e-3,
@@ -173,7 +181,7 @@ class LSTMRecipe(Recipe):
         model = LSTMModel(config["ntoken"], config["ninp"], config["nhid"], config["nlayers"], config["dropout"])
         return model, None
 
-    def train(self, model: nn.Module, extra: Any, config: Config) -> Trained:
+    def train(self, model: nn.Module, extra: Any, config: Config, resume: ResumeFile | None = None) -> Trained:
         from kit.train.language_model import evaluate_language_model, perplexity, train_language_model
 
         corpus = _corpus(config["data"])
@@ -183,7 +191,7 @@ class LSTMRecipe(Recipe):
             epochs = config["steps"] / steps_per_epoch
         history = train_language_model(model, corpus.train, epochs=epochs, batch_size=config["batch_size"],
                                        bptt=config["bptt"], lr=config["lr"], clip=config["clip"],
-                                       desc="training LSTM LM")
+                                       desc="training LSTM LM", resume=resume)
         loss = evaluate_language_model(model, corpus.valid, max_tokens=config["valid_tokens"])
         return Trained({"valid_loss": loss, "valid_perplexity": perplexity(loss)}, history.losses, history.seconds)
 
@@ -216,11 +224,11 @@ class BertPairsRecipe(Recipe):
         return re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(base).expanduser().resolve().name).strip("-.") or "local"
 
     def fingerprint(self, config: Config) -> str:
-        from kit.data.pairs import pair_file
+        from kit.data.pairs import checked_pair_file
 
         digest = hashlib.sha256()
         for split in ("train", "dev"):
-            digest.update(Path(pair_file(config["data"], split)).read_bytes())
+            digest.update(checked_pair_file(config["data"], split).read_bytes())
         return digest.hexdigest()[:16]
 
     def build(self, config: Config) -> tuple[nn.Module, Any]:
@@ -228,7 +236,7 @@ class BertPairsRecipe(Recipe):
 
         return load_pair_classifier(config["base"])
 
-    def train(self, model: nn.Module, tokenizer: Any, config: Config) -> Trained:
+    def train(self, model: nn.Module, tokenizer: Any, config: Config, resume: ResumeFile | None = None) -> Trained:
         from kit.data.pairs import load_pairs
         from kit.train.pairs import encode_pairs, evaluate_pairs, fine_tune_pairs
 
@@ -236,9 +244,14 @@ class BertPairsRecipe(Recipe):
         dev = load_pairs(config["data"], "dev")[: config["eval_pairs"]]
         history = fine_tune_pairs(model, encode_pairs(tokenizer, train, config["max_length"]),
                                   epochs=config["epochs"], batch_size=config["batch_size"], lr=config["lr"],
-                                  seed=config["seed"], desc="fine-tuning")
+                                  seed=config["seed"], desc="fine-tuning", resume=resume)
         m = evaluate_pairs(model, encode_pairs(tokenizer, dev, config["max_length"]))
         return Trained({"dev_f1": m["f1"], "dev_accuracy": m["accuracy"]}, history.losses, history.seconds)
+
+    def ready_made(self, **options: Any) -> bool:
+        from kit.models.bert import MINILM, is_pair_classifier
+
+        return is_pair_classifier(options.get("base") or MINILM)
 
     def save(self, model: nn.Module, tokenizer: Any, folder: Path) -> None:
         model.save_pretrained(folder)

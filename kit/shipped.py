@@ -11,7 +11,7 @@ from kit.paths import assets_dir
 CHECKSUM_FILE = "SHA256SUMS"
 
 
-class AssetError(RuntimeError):
+class AssetError(ValueError):
     """A shipped file is missing or does not have its recorded checksum."""
 
 

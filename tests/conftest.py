@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kit.book import ChapterFailed, chapters, execute_chapter, executed_dir
+from kit.book import ChapterFailed, chapters, execute_chapter, executed_dir, prepare_for
 
 CHAPTERS = chapters()
 CHAPTER_IDS = [c.stem for c in CHAPTERS]
@@ -24,7 +24,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 class ExecutionCache:
-    """Runs each chapter at most once per session; remembers failures too."""
+    """Prepares and runs each chapter at most once per session; remembers failures too."""
 
     def __init__(self) -> None:
         self._results: dict[str, tuple[Path | None, float, str | None]] = {}
@@ -33,6 +33,7 @@ class ExecutionCache:
         if source.stem not in self._results:
             start = time.perf_counter()
             try:
+                prepare_for(source, quick=True)  # as the book does: train first, then the chapter only loads
                 result = execute_chapter(source, executed_dir(), quick=True, timeout=QUICK_BUDGET_S)
                 self._results[source.stem] = (result.output, result.seconds, None)
             except ChapterFailed as error:

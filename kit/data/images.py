@@ -61,6 +61,17 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
 
 
+def check_labels(labels: np.ndarray, classes: int, path: Path) -> None:
+    """Raise ImageDataError when a label is not one of the classes 0..classes-1 (a damaged or wrong file)."""
+    bad = np.flatnonzero((labels < 0) | (labels >= classes))
+    if bad.size:
+        raise ImageDataError(
+            f"{path}: label {int(labels[bad[0]])} at position {int(bad[0])} (and {bad.size - 1} more) is not one of "
+            f"the {classes} classes 0-{classes - 1}: the file is damaged or is not this dataset's labels. "
+            "Fetch it again (python data_scripts/fetch_data.py)."
+        )
+
+
 def write_idx(path: Path, array: np.ndarray) -> None:
     """Write a uint8 array as a gzip-compressed IDX file (deterministic bytes: no timestamp)."""
     if array.dtype != np.uint8:
@@ -128,6 +139,9 @@ def load_images(name: str = "fashion-embedded") -> ImageData:
         images, labels = arrays[split, "images-idx3"], arrays[split, "labels-idx1"]
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
             raise ImageDataError(f"{folder}: {split} images {images.shape} and labels {labels.shape} do not match")
+    classes = DIGIT_CLASSES if name == "mnist" else FASHION_CLASSES
+    for split in ("train", "t10k"):
+        check_labels(arrays[split, "labels-idx1"], len(classes), folder / f"{split}-labels-idx1-ubyte.gz")
     train = arrays["train", "images-idx3"]
     padded = np.pad(train, ((0, 0), (2, 2), (2, 2))).astype(np.float32) / 255.0
     mean, std = float(padded.mean()), float(padded.std())
@@ -137,7 +151,7 @@ def load_images(name: str = "fashion-embedded") -> ImageData:
         torch.from_numpy(arrays["train", "labels-idx1"].astype(np.int64)),
         to_lenet_input(arrays["t10k", "images-idx3"], mean, std),
         torch.from_numpy(arrays["t10k", "labels-idx1"].astype(np.int64)),
-        DIGIT_CLASSES if name == "mnist" else FASHION_CLASSES,
+        classes,
         mean,
         std,
     )

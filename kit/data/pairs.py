@@ -13,6 +13,7 @@ from pathlib import Path
 
 from kit.data.sources import DATASETS
 from kit.paths import assets_dir
+from kit.shipped import verify_asset
 
 MRPC_COLUMNS = ("Quality", "#1 ID", "#2 ID", "#1 String", "#2 String")
 SPLITS = ("train", "dev", "test")
@@ -96,8 +97,17 @@ def pair_file(name: str = "verses", split: str = "train") -> Path:
 
 
 def load_pairs(name: str = "verses", split: str = "train") -> list[SentencePair]:
-    """One split of a sentence-pair set: 'verses' (embedded, offline) or 'mrpc' (fetched GLUE MRPC)."""
-    return read_mrpc(pair_file(name, split))
+    """One split of a sentence-pair set: 'verses' (embedded, offline) or 'mrpc' (fetched GLUE MRPC).
+
+    The shipped verse pairs are checked against kit/assets/SHA256SUMS first (AssetError names the fix).
+    """
+    return read_mrpc(checked_pair_file(name, split))
+
+
+def checked_pair_file(name: str = "verses", split: str = "train") -> Path:
+    """pair_file, with a shipped (verses) file verified against its recorded checksum."""
+    path = pair_file(name, split)
+    return verify_asset(path) if name == "verses" else path
 
 
 def positive_rate(pairs: list[SentencePair]) -> float:

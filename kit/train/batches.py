@@ -3,27 +3,43 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 
 
-def epoch_batches(size: int, batch_size: int, seed: int) -> tuple[int, Callable[[], torch.Tensor]]:
+class EpochSampler:
+    """Calls return the next batch of indices; each epoch is a fresh seeded shuffle. Its state can be saved."""
+
+    def __init__(self, size: int, batch_size: int, seed: int) -> None:
+        if size < 1 or batch_size < 1:
+            raise ValueError(f"need at least one example and a positive batch size, got {size} and {batch_size}")
+        self.size, self.batch_size = size, batch_size
+        self.per_epoch = math.ceil(size / batch_size)
+        self._generator = torch.Generator().manual_seed(seed)
+        self._order = torch.randperm(size, generator=self._generator)
+        self._i = 0
+
+    def __call__(self) -> torch.Tensor:
+        if self._i == self.per_epoch:
+            self._order, self._i = torch.randperm(self.size, generator=self._generator), 0
+        start = self._i * self.batch_size
+        self._i += 1
+        return self._order[start : start + self.batch_size]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"generator": self._generator.get_state(), "order": self._order.clone(), "i": self._i}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._generator.set_state(state["generator"])
+        self._order, self._i = state["order"].clone(), int(state["i"])
+
+
+def epoch_batches(size: int, batch_size: int, seed: int) -> tuple[int, EpochSampler]:
     """(batches per epoch, next_indices): each call returns the next batch of a seeded reshuffle per epoch."""
-    if size < 1 or batch_size < 1:
-        raise ValueError(f"need at least one example and a positive batch size, got {size} and {batch_size}")
-    generator = torch.Generator().manual_seed(seed)
-    per_epoch = math.ceil(size / batch_size)
-    state = {"order": torch.randperm(size, generator=generator), "i": 0}
-
-    def next_indices() -> torch.Tensor:
-        if state["i"] == per_epoch:
-            state["order"], state["i"] = torch.randperm(size, generator=generator), 0
-        start = state["i"] * batch_size
-        state["i"] += 1
-        return state["order"][start : start + batch_size]
-
-    return per_epoch, next_indices
+    sampler = EpochSampler(size, batch_size, seed)
+    return sampler.per_epoch, sampler
 
 
 def in_chunks(size: int, batch_size: int) -> Sequence[slice]:

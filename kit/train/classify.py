@@ -7,6 +7,7 @@ from torch import nn
 
 from kit.train.batches import epoch_batches, in_chunks
 from kit.train.loop import History, train_steps
+from kit.train.resume import ResumeFile
 
 
 def fit_classifier(
@@ -20,8 +21,12 @@ def fit_classifier(
     seed: int = 0,
     clip: float | None = None,
     desc: str | None = "training",
+    resume: ResumeFile | None = None,
 ) -> History:
-    """Train for `epochs` passes (fractions allowed) over seeded shuffles of (images, labels) with Adam."""
+    """Train for `epochs` passes (fractions allowed) over seeded shuffles of (images, labels) with Adam.
+
+    With `resume`, an interrupted run continues where its last saved state left it.
+    """
     if len(images) != len(labels):
         raise ValueError(f"{len(images)} images but {len(labels)} labels")
     per_epoch, next_indices = epoch_batches(len(labels), batch_size, seed)
@@ -30,7 +35,8 @@ def fit_classifier(
         idx = next_indices()
         return images[idx], labels[idx]
 
-    return train_steps(model, next_batch, steps=max(1, round(epochs * per_epoch)), lr=lr, clip=clip, desc=desc)
+    return train_steps(model, next_batch, steps=max(1, round(epochs * per_epoch)), lr=lr, clip=clip, desc=desc,
+                       resume=resume, sampler=next_indices)
 
 
 @torch.inference_mode()

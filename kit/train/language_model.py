@@ -1,9 +1,8 @@
-"""The seed's language-model loops: truncated backprop through time over batchified id streams."""
+"""Word language-model loops (as in PyTorch's word_language_model example): truncated BPTT over id streams."""
 
 from __future__ import annotations
 
 import math
-import time
 
 import torch
 from torch import nn
@@ -11,8 +10,9 @@ from torch.nn import functional as F
 
 from kit.data.corpus import batchify, get_batch
 from kit.models.lstm_lm import repackage_hidden
-from kit.progress import progress
+from kit.progress import step_bar
 from kit.train.loop import History
+from kit.train.resume import ResumeFile, TrainingRun, deferred_interrupt, stop_after_save
 
 
 def train_language_model(
@@ -25,44 +25,58 @@ def train_language_model(
     lr: float = 2e-3,
     clip: float = 0.25,
     desc: str | None = "training LM",
+    resume: ResumeFile | None = None,
 ) -> History:
     """Train on a 1-D id stream with Adam, carrying the hidden state across batches (detached).
 
-    `epochs` may be fractional; gradients are clipped with clip_grad_norm_ (the seed's 0.25).
+    `epochs` may be fractional; gradients are clipped with clip_grad_norm_ (0.25, as in the PyTorch
+    word_language_model example). With `resume`, an interrupted run continues from its saved state
+    (the carried hidden state included), so it ends with the weights an uninterrupted run reaches.
     """
     data = batchify(train_ids, batch_size)
     starts = list(range(0, data.size(0) - 1, bptt))
     total = max(1, round(epochs * len(starts)))
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    history = History()
+    run = TrainingRun(resume, {"model": model, "optimizer": optimizer}, total=total)
     model.train()
     hidden = model.init_hidden(batch_size)
-    begin = time.perf_counter()
-    for step in progress(range(total), total=total, desc=desc):
-        i = starts[step % len(starts)]
-        if i == 0:
-            hidden = model.init_hidden(batch_size)
-        inputs, targets = get_batch(data, i, bptt)
-        hidden = repackage_hidden(hidden)
-        output, hidden = model(inputs, hidden)
-        loss = F.cross_entropy(output.view(-1, output.size(-1)), targets)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss became {loss.item()} at step {step}: lower the learning rate (lr={lr})")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        history.grad_norms.append(float(nn.utils.clip_grad_norm_(model.parameters(), clip)))
-        optimizer.step()
-        history.losses.append(loss.item())
-    history.seconds = time.perf_counter() - begin
+    if run.restore():
+        hidden = tuple(run.extra["hidden"])
+    bar = step_bar(total, initial=run.step, desc=desc)
+    with deferred_interrupt() as interrupted:
+        while run.step < total:
+            step = run.step
+            i = starts[step % len(starts)]
+            if i == 0:
+                hidden = model.init_hidden(batch_size)
+            inputs, targets = get_batch(data, i, bptt)
+            hidden = repackage_hidden(hidden)
+            output, hidden = model(inputs, hidden)
+            loss = F.cross_entropy(output.view(-1, output.size(-1)), targets)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"loss became {loss.item()} at step {step}: lower the learning rate (lr={lr})")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            norm = float(nn.utils.clip_grad_norm_(model.parameters(), clip))
+            optimizer.step()
+            run.record(loss.item(), norm)
+            bar.update(1)
+            bar.set_postfix_str(f"loss {run.losses[-1]:.3f}", refresh=False)
+            carried = {"hidden": repackage_hidden(hidden)}
+            if interrupted.is_set():
+                bar.close()
+                stop_after_save(run, carried)
+            run.save_if_due(carried)
+    bar.close()
     model.eval()
-    return history
+    return History(run.losses, run.grad_norms, run.seconds)
 
 
 @torch.inference_mode()
 def evaluate_language_model(
     model: nn.Module, ids: torch.Tensor, *, batch_size: int = 10, bptt: int = 35, max_tokens: int | None = None
 ) -> float:
-    """Mean cross-entropy (nats per token) over a 1-D id stream, the seed's `evaluate`.
+    """Mean cross-entropy (nats per token) over a 1-D id stream, as `evaluate` in PyTorch's word_language_model example.
 
     max_tokens evaluates only the first tokens (a fixed slice: same for every model compared).
     """

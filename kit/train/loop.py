@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +11,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from kit.progress import progress
+from kit.progress import step_bar
+from kit.train.resume import ResumeFile, Stateful, TrainingRun, deferred_interrupt, stop_after_save
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -44,6 +44,8 @@ def train_steps(
     forward: Callable[[nn.Module, Any], torch.Tensor] | None = None,
     weight_decay: float = 0.0,
     warmup: float | None = None,
+    resume: ResumeFile | None = None,
+    sampler: Stateful | None = None,
 ) -> History:
     """Train with Adam for a fixed number of steps, one fresh batch per step.
 
@@ -51,6 +53,8 @@ def train_steps(
     torch.nn.utils.clip_grad_norm_) of every step. `on_step(step, model)` runs after each update.
     `forward(model, inputs)` returns the logits (default: `model(inputs)`). weight_decay > 0 uses
     AdamW; `warmup` (a fraction of the steps) switches on a linear warm-up then linear decay of lr.
+    With `resume`, the run continues from the state saved there (and saves it as it goes);
+    `sampler` is whatever draws the batches, when it has a state to save (an EpochSampler).
     """
     if steps < 1:
         raise ValueError(f"steps must be positive, got {steps}")
@@ -65,28 +69,37 @@ def train_steps(
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda i: min((i + 1) / ramp, max(0.0, (steps - i) / max(1, steps - ramp)))
         )
-    run = forward if forward is not None else (lambda m, x: m(x))
-    history = History()
+    run_forward = forward if forward is not None else (lambda m, x: m(x))
+    run = TrainingRun(resume, {"model": model, "optimizer": optimizer, "scheduler": scheduler, "sampler": sampler},
+                      total=steps)
+    run.restore()
     model.train()
-    start = time.perf_counter()
-    for step in progress(range(steps), total=steps, desc=desc):
-        inputs, targets = next_batch()
-        loss = loss_fn(run(model, inputs), targets)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(
-                f"loss became {loss.item()} at step {step}: lower the learning rate (lr={lr}) or pass clip=1.0"
-            )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        max_norm = clip if clip is not None else math.inf
-        norm = nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
-        history.losses.append(loss.item())
-        history.grad_norms.append(float(norm))
-        if on_step is not None:
-            on_step(step, model)
-    history.seconds = time.perf_counter() - start
+    bar = step_bar(steps, initial=run.step, desc=desc)
+    with deferred_interrupt() as interrupted:
+        while run.step < steps:
+            step = run.step
+            inputs, targets = next_batch()
+            loss = loss_fn(run_forward(model, inputs), targets)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(
+                    f"loss became {loss.item()} at step {step}: lower the learning rate (lr={lr}) or pass clip=1.0"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            max_norm = clip if clip is not None else math.inf
+            norm = nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            run.record(loss.item(), float(norm))
+            if on_step is not None:
+                on_step(step, model)
+            bar.update(1)
+            bar.set_postfix_str(f"loss {run.losses[-1]:.3f}", refresh=False)
+            if interrupted.is_set():
+                bar.close()
+                stop_after_save(run)
+            run.save_if_due()
+    bar.close()
     model.eval()
-    return history
+    return History(run.losses, run.grad_norms, run.seconds)

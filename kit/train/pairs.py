@@ -11,6 +11,7 @@ from torch import nn
 from kit.data.pairs import SentencePair
 from kit.train.batches import epoch_batches, in_chunks
 from kit.train.loop import History, train_steps
+from kit.train.resume import ResumeFile
 
 Encoded = dict[str, torch.Tensor]
 
@@ -50,8 +51,12 @@ def fine_tune_pairs(
     lr: float = 5e-5,
     seed: int = 0,
     desc: str | None = "fine-tuning",
+    resume: ResumeFile | None = None,
 ) -> History:
-    """AdamW (weight decay 0.01), linear warm-up over 10 % of the steps then linear decay, grad-norm clip 1.0."""
+    """AdamW (weight decay 0.01), linear warm-up over 10 % of the steps then linear decay, grad-norm clip 1.0.
+
+    With `resume`, an interrupted run continues where its last saved state left it.
+    """
     per_epoch, next_indices = epoch_batches(len(encoded["labels"]), batch_size, seed)
 
     def next_batch() -> tuple[Encoded, torch.Tensor]:
@@ -68,6 +73,8 @@ def fine_tune_pairs(
         weight_decay=0.01,
         warmup=0.1,
         desc=desc,
+        resume=resume,
+        sampler=next_indices,
     )
 
 

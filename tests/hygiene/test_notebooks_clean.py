@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import CHAPTER_IDS, CHAPTERS
 
-ALLOWED_NOTEBOOK_METADATA = {"kernelspec", "language_info"}
+ALLOWED_NOTEBOOK_METADATA = {"kernelspec", "language_info", "kit"}  # kit: the chapter's declared needs
 ALLOWED_CELL_METADATA = {"tags"}
 
 

@@ -32,7 +32,7 @@ class TinyRecipe(Recipe):
     def build(self, config):
         return nn.Linear(config["width"], 2), None
 
-    def train(self, model, extra, config):
+    def train(self, model, extra, config, resume=None):
         type(self).trainings += 1
         with torch.no_grad():
             model.weight.add_(1.0)
@@ -91,6 +91,7 @@ def test_wrong_shape_is_reported_clearly(tiny):
     manifest_path = folder_for("tiny") / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     manifest["files"]["model.safetensors"] = checkpoints._sha256(weights())
+    manifest["checksum"] = checkpoints.manifest_checksum(manifest)
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(CheckpointMismatch, match=r"weight has shape \[2, 7\], Linear needs \[2, 3\].*retrain"):
         ensure("tiny")
@@ -130,7 +131,7 @@ def test_force_retrains_and_keeps_the_old_copy(tiny):
 
 
 def test_failed_training_leaves_nothing(tiny, monkeypatch):
-    def boom(self, model, extra, config):
+    def boom(self, model, extra, config, resume=None):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(TinyRecipe, "train", boom)
