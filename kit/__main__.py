@@ -7,6 +7,15 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; Ctrl-C ends it with one line (training has saved its state) and exit status 130."""
+    try:
+        return _run(argv)
+    except KeyboardInterrupt as interrupt:
+        print(f"\nstopped: {interrupt or 'interrupted'}", file=sys.stderr)
+        return 130
+
+
+def _run(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kit", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     doctor = commands.add_parser("doctor", help="report versions, threads, quantization engines and data")

@@ -165,8 +165,8 @@ class LSTMRecipe(Recipe):
 
     def config(self, quick: bool, data: str, **options: Any) -> Config:
         # The PyTorch LSTM dynamic quantization tutorial stacks 5 LSTM layers; trained from scratch on 2 CPU
-        # cores that stack stays on the
-        # unigram plateau (loss 6.5, perplexity 690 after 4 epochs / 20 min), while 2 layers learn.
+        # cores that stack stays on the unigram plateau (loss 6.5, perplexity 690 after 4 epochs / 20 min),
+        # while 2 layers learn.
         return {"data": data, "seed": 0, "ntoken": len(_corpus(data).dictionary), "ninp": 512, "nhid": 256,
                 "nlayers": 2, "dropout": 0.2, "batch_size": 32 if quick else 64, "bptt": 35, "lr": 2e-3,
                 "clip": 0.25, "epochs": None if quick else 5, "steps": 90 if quick else None,

@@ -50,3 +50,16 @@ def test_one_failure_does_not_hide_the_rest(tiny_course, capsys):
 def test_all_good_exits_zero(tiny_course, capsys):
     assert main(["book", "02"]) == 0
     assert "02_works" in capsys.readouterr().out
+
+
+def test_a_cell_timeout_names_the_cell_and_keeps_kernel_noise_out_of_the_terminal(tmp_path, capfd):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    chapter(notebooks, "01_slow", "import time\ntime.sleep(60)  # a hung cell")
+    with pytest.raises(book_module.ChapterFailed) as failure:
+        book_module.execute_chapter(notebooks / "01_slow.ipynb", tmp_path / "out", quick=True, timeout=5)
+    message = str(failure.value)
+    assert "code cell 3 of 3 (`import time`) ran longer than 5 s" in message
+    assert "01_slow.kernel.log" in message and (tmp_path / "out" / "01_slow.ipynb").is_file()
+    captured = capfd.readouterr()
+    assert "zmq" not in captured.out + captured.err and "Traceback" not in captured.out + captured.err

@@ -160,3 +160,16 @@ def test_interrupted_quick_checkpoint_resumes_to_the_same_manifest(tmp_path, mon
     assert resumed.metrics == straight.metrics
     assert resumed.losses == straight.losses
     assert not resume_path(folder).exists(), "the state is removed once the checkpoint is stored"
+
+
+def test_ctrl_c_in_the_cli_ends_with_one_line_and_status_130(monkeypatch, capsys):
+    from kit import prepare as prepare_module
+    from kit.__main__ import main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt("training interrupted at step 3 of 9; run the same command again to resume")
+
+    monkeypatch.setattr(prepare_module, "prepare", interrupted)
+    assert main(["prepare"]) == 130
+    err = capsys.readouterr().err
+    assert "stopped: training interrupted at step 3 of 9" in err and "Traceback" not in err
