@@ -82,7 +82,7 @@ class CellProgress:
             from tqdm import tqdm
 
             self._bar = tqdm(total=total, desc=name, unit="cell", file=sys.stderr, dynamic_ncols=True,
-                             bar_format="{desc}: {n_fmt}/{total_fmt} cells |{bar:20}| {elapsed} {postfix}")
+                             bar_format="{desc}: {n_fmt}/{total_fmt} cells |{bar:20}| {elapsed}{postfix}")
             self._thread = threading.Thread(target=self._tick, daemon=True)
             self._thread.start()
 
