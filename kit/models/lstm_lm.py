@@ -1,4 +1,7 @@
-"""The seed's word-level LSTM language model: embedding -> multi-layer LSTM -> linear decoder."""
+"""The word-level LSTM language model of the PyTorch LSTM dynamic quantization tutorial.
+
+Embedding -> multi-layer LSTM -> linear decoder.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +12,9 @@ Hidden = tuple[torch.Tensor, torch.Tensor]
 
 
 class LSTMModel(nn.Module):
-    """Container module with an encoder, a recurrent module, and a decoder (as in the seed).
+    """Container module with an encoder, a recurrent module, and a decoder (as in that tutorial).
 
-    Unlike the seed, `init_hidden` does not read `next(self.parameters())`: once the embedding
+    Unlike the tutorial, `init_hidden` does not read `next(self.parameters())`: once the embedding
     is quantized as well the model may have no float parameter left, so a small buffer carries
     the device and dtype instead.
     """

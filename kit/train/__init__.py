@@ -2,7 +2,8 @@
 
 - loop: the generic step loop (`train_steps`, `History`);
 - classify: image classification (`fit_classifier`, `classification_metrics`);
-- language_model: the seed's word-LM loop (`train_language_model`, `evaluate_language_model`);
+- language_model: the word-LM loop of PyTorch's word_language_model example
+  (`train_language_model`, `evaluate_language_model`);
 - pairs: sentence-pair classification (`encode_pairs`, `fine_tune_pairs`, `evaluate_pairs`).
 """
 
