@@ -26,7 +26,27 @@ def cpu_description() -> str:
                     break
     except OSError:
         pass
-    return f"{name}, {os.cpu_count()} logical cores"
+    usable, total = usable_cores(), os.cpu_count() or 1
+    cores = f"{total} logical cores" if usable == total else f"{usable} of {total} logical cores usable here"
+    return f"{name}, {cores}"
+
+
+def usable_cores() -> int:
+    """Logical cores this process may run on: its CPU affinity, capped by a cgroup v2 CPU quota if any.
+
+    `os.cpu_count()` counts the machine's cores, not the ones a container or `taskset` leaves us.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = open("/sys/fs/cgroup/cpu.max", encoding="ascii").read().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, int(int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
 
 
 def saved_bytes(obj: object) -> int:
@@ -107,11 +127,31 @@ class LatencyComparison:
         """Median time of `name` divided by the baseline's (below 1 means faster)."""
         return self.timings[name].median / self.timings[self.baseline].median
 
+    def ratio_range(self, name: str) -> tuple[float, float]:
+        """Quartiles of the round-by-round ratios `name` / baseline: the middle half of the rounds.
+
+        Rounds are interleaved, so each round's ratio compares runs made moments apart; the range says how
+        far the ratio moves with the machine's noise.
+        """
+        ratios = sorted(a / b for a, b in zip(self.timings[name].samples, self.timings[self.baseline].samples))
+        if len(ratios) < 4:
+            return ratios[0], ratios[-1]
+        q1, _, q3 = statistics.quantiles(ratios, n=4)
+        return q1, q3
+
+    def speedup_range(self, name: str) -> tuple[float, float]:
+        """ratio_range turned into speed-ups (baseline time / time), low to high."""
+        low, high = self.ratio_range(name)
+        return 1 / high, 1 / low
+
     def __str__(self) -> str:
         width = max(len(name) for name in self.timings)
-        lines = [f"{'':{width}}  median      vs {self.baseline}   ({self.threads} thread(s))"]
+        lines = [f"{'':{width}}  median      spread   vs {self.baseline}  middle half of rounds   "
+                 f"({self.threads} thread(s))"]
         for name, timing in self.timings.items():
-            lines.append(f"{name:{width}}  {_format_seconds(timing.median):>9}   {self.ratio(name):5.2f}x")
+            low, high = self.ratio_range(name)
+            lines.append(f"{name:{width}}  {_format_seconds(timing.median):>9}  ±{timing.spread / 2:4.0%}   "
+                         f"{self.ratio(name):5.2f}x    {low:.2f}x-{high:.2f}x")
         return "\n".join(lines)
 
 

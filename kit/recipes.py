@@ -119,7 +119,8 @@ class LeNetRecipe(Recipe):
 
     def config(self, quick: bool, data: str, **options: Any) -> Config:
         return {"data": data, "seed": 0, "batch_size": 64, "lr": 1e-3,
-                "train_images": 2000 if quick else None, "steps": 120 if quick else 2400}
+                "train_images": 2000 if quick else None, "held_out": "validation",
+                "steps": 120 if quick else 2400}
 
     def fingerprint(self, config: Config) -> str:
         d = _images(config["data"])
@@ -137,9 +138,9 @@ class LeNetRecipe(Recipe):
         from kit.train.classify import classification_metrics, fit_classifier
 
         d = _images(config["data"])
-        n = config["train_images"] or len(d.train_labels)
+        n = config["train_images"] or len(d.fit_labels)  # the validation images stay held out
         per_epoch = -(-n // config["batch_size"])
-        history = fit_classifier(model, d.train_images[:n], d.train_labels[:n], epochs=config["steps"] / per_epoch,
+        history = fit_classifier(model, d.fit_images[:n], d.fit_labels[:n], epochs=config["steps"] / per_epoch,
                                  batch_size=config["batch_size"], lr=config["lr"], seed=config["seed"],
                                  desc="training LeNet", resume=resume)
         m = classification_metrics(model, d.test_images, d.test_labels)

@@ -97,9 +97,32 @@ class ImageData:
     mean: float
     std: float
 
+    @property
+    def validation_size(self) -> int:
+        """How many of the last train images are held out for choices (1,000, or 1/12 of a larger set)."""
+        return max(1000, len(self.train_labels) // 12)
+
+    @property
+    def fit_images(self) -> torch.Tensor:
+        """The train images models are fitted on: all but the held-out validation images."""
+        return self.train_images[: -self.validation_size]
+
+    @property
+    def fit_labels(self) -> torch.Tensor:
+        return self.train_labels[: -self.validation_size]
+
+    @property
+    def valid_images(self) -> torch.Tensor:
+        """Held-out train images for choosing (sparsity, amounts); the test images are reported once."""
+        return self.train_images[-self.validation_size :]
+
+    @property
+    def valid_labels(self) -> torch.Tensor:
+        return self.train_labels[-self.validation_size :]
+
     def __str__(self) -> str:
-        return (f"{self.name}: {len(self.train_labels)} train / {len(self.test_labels)} test images, "
-                f"{len(self.classes)} classes")
+        return (f"{self.name}: {len(self.fit_labels)} train / {self.validation_size} validation (held out from "
+                f"train) / {len(self.test_labels)} test images, {len(self.classes)} classes")
 
 
 def image_folder(name: str) -> Path:

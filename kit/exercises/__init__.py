@@ -6,7 +6,8 @@ answer is wrong, and returns normally (optionally with a message) when it is rig
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,26 @@ def exercise(name: str) -> Callable[[Checker], Checker]:
         return checker
 
     return register
+
+
+@contextmanager
+def forbidden(*apis: tuple[object, str], reason: str) -> Iterator[None]:
+    """While the learner's code runs, make each (owner, attribute) raise NotYet(reason) instead of working.
+
+    An exercise that asks you to write what an API does cannot be passed by calling that API.
+    """
+    saved = [(owner, name, getattr(owner, name)) for owner, name in apis]
+
+    def refuse(*_args: Any, **_kwargs: Any) -> Any:
+        raise NotYet(reason)
+
+    try:
+        for owner, name, _ in saved:
+            setattr(owner, name, refuse)
+        yield
+    finally:
+        for owner, name, original in saved:
+            setattr(owner, name, original)
 
 
 def available() -> list[str]:

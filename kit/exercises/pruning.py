@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import torch
@@ -17,17 +18,32 @@ def _prune_negative(answer: Any) -> str:
         raise NotYet("answer with your class itself: a subclass of prune.BasePruningMethod.")
     if getattr(answer, "PRUNING_TYPE", None) != "unstructured":
         raise NotYet('set PRUNING_TYPE = "unstructured": it acts entry by entry.')
+    # 1. Called directly, as compute_mask's documentation describes it: the earlier zeros of default_mask
+    #    must be respected. (Inside a PruningContainer they would be hidden from the method.)
+    generator = torch.Generator().manual_seed(0)
+    t = torch.randn(5, 8, generator=generator)
+    default_mask = (torch.rand(5, 8, generator=generator) > 0.4).float()
+    mask = answer().compute_mask(t, default_mask)
+    if not isinstance(mask, torch.Tensor) or mask.shape != t.shape:
+        raise NotYet("compute_mask must return a mask tensor of the same shape as t.")
+    if torch.any((mask != 0) & (t < 0)):
+        raise NotYet("the mask should be 0 wherever t is negative.")
+    if torch.any((mask != 0) & (default_mask == 0)):
+        raise NotYet("an entry that default_mask already pruned came back: start from default_mask "
+                     "(multiply your condition into it), so earlier pruning is respected.")
+    if not torch.equal(mask.bool(), (default_mask != 0) & (t >= 0)):
+        raise NotYet("keep every non-negative entry that default_mask keeps: prune only the negative ones.")
+    # 2. Through the real API, on top of an earlier random mask.
     torch.manual_seed(0)
     layer = nn.Linear(6, 4)
-    prune.random_unstructured(layer, "weight", amount=0.5)  # an earlier mask your method must respect
+    prune.random_unstructured(layer, "weight", amount=0.5)
     earlier = layer.weight_mask.clone()
     answer.apply(layer, "weight")
-    expected = earlier * (layer.weight_orig >= 0)
-    if not torch.equal(layer.weight_mask, expected):
-        raise NotYet("the mask should be 0 where the weight is negative and 1 elsewhere: compare t with 0, "
-                     "and start from default_mask.")
-    return ("Negative weights are pruned, and the earlier random mask is kept: the PruningContainer gave your "
-            "method only the entries still alive and combined the two masks.")
+    if not torch.equal(layer.weight_mask, earlier * (layer.weight_orig >= 0)):
+        raise NotYet("applied with PruneNegative.apply(layer, 'weight') after a random mask, the combined mask "
+                     "should keep exactly the non-negative weights the random mask kept.")
+    return ("Negative weights are pruned and earlier zeros are respected, both when compute_mask is called "
+            "directly and when the PruningContainer combines your mask with the earlier random one.")
 
 
 def _best_global_amount(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, max_drop: float) -> float:
@@ -54,7 +70,13 @@ def _amount_for_accuracy(answer: Any) -> str:
     test = load_images("fashion-embedded")
     images, labels = test.test_images[:1000], test.test_labels[:1000]
     expected = _best_global_amount(model, images, labels, 0.01)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
     got = answer(model, images, labels, 0.01)
+    after = model.state_dict()
+    if prune.is_pruned(model) or after.keys() != before.keys() or any(
+            not torch.equal(before[k], after[k]) for k in before):
+        raise NotYet("pick_amount changed the model it was given: prune a copy (copy.deepcopy, or "
+                     "pruning.pruned_copy) so the caller's model stays dense.")
     if not isinstance(got, (int, float)):
         raise NotYet(f"pick_amount should return a number (the amount), got {type(got).__name__}.")
     if abs(float(got) - expected) > 1e-6:
@@ -65,19 +87,41 @@ def _amount_for_accuracy(answer: Any) -> str:
     return f"Global L1 pruning of up to {expected:.0%} of this model's weights costs at most one point."
 
 
-_TIMING_HINTS = {
-    "a": "zeros are still multiplied: a dense kernel does the same work whatever the values are.",
-    "b": "masks are not applied lazily: the pre-hook recomputes weight = weight_orig * weight_mask on every call.",
-    "c": "PyTorch does not switch kernels by sparsity; the dense convolution and matmul run as before.",
+TIMING_BUCKETS = {
+    "a": (0.0, 0.5, "under 0.5x the dense time"),
+    "b": (0.5, 0.8, "between 0.5x and 0.8x"),
+    "c": (0.8, 1.25, "between 0.8x and 1.25x (about the same)"),
+    "d": (1.25, float("inf"), "over 1.25x (slower)"),
 }
 
 
-@exercise("02-explain-timing")
-def _explain_timing(answer: Any) -> str:
+def masked_to_dense_ratio(sparsity: float = 0.99, repeats: int = 15) -> float:
+    """Median time of a LeNet with `sparsity` of its weights masked to zero, over the dense one (1 thread)."""
+    from kit.measure import compare_latency
+    from kit.models.lenet import LeNet
+    from kit.pruning import prunable
+
+    torch.manual_seed(0)
+    dense = LeNet().eval()
+    masked = copy.deepcopy(dense)
+    prune.global_unstructured([(m, "weight") for _, m in prunable(masked)], pruning_method=prune.L1Unstructured,
+                              amount=sparsity)
+    batch = torch.randn(256, 1, 32, 32)
+    timing = compare_latency({"dense": lambda: dense(batch), "masked": lambda: masked(batch)}, threads=1,
+                             warmup=3, repeats=repeats)
+    return timing.ratio("masked")
+
+
+@exercise("02-predict-masked-timing")
+def _predict_masked_timing(answer: Any) -> str:
     choice = str(answer).strip().lower()[:1]
-    if choice == "d":
-        return ("Right: a masked model runs the same dense kernels on the same shapes, plus a multiply per "
-                "pruned tensor in the pre-hook; only fewer channels (smaller shapes) make it faster.")
-    if choice in _TIMING_HINTS:
-        raise NotYet(_TIMING_HINTS[choice])
-    raise NotYet("answer with one letter: 'a', 'b', 'c' or 'd'.")
+    if choice not in TIMING_BUCKETS:
+        raise NotYet("answer with one letter: 'a', 'b', 'c' or 'd' (your prediction, before the check measures).")
+    ratio = masked_to_dense_ratio()
+    measured = next(k for k, (low, high, _) in TIMING_BUCKETS.items() if low <= ratio < high)
+    if choice != measured:
+        raise NotYet(f"measured just now: the 99 %-masked LeNet took {ratio:.2f}x the dense time, "
+                     f"{TIMING_BUCKETS[measured][2]}, not {TIMING_BUCKETS[choice][2]}. Think about which tensors "
+                     "the convolution and matmul kernels receive: their shapes, not their values, set the work.")
+    return (f"Measured just now: {ratio:.2f}x the dense time, as you predicted. The pre-hook hands the dense "
+            "kernels tensors of the same shapes; zeros cost as much as any other value.")

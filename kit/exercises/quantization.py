@@ -7,7 +7,13 @@ from typing import Any
 
 import torch
 
-from kit.exercises import NotYet, exercise
+from kit.exercises import NotYet, exercise, forbidden
+
+
+# What quantize(x, scale, zero_point) must not call: PyTorch's own quantizers.
+QUANTIZING_APIS = [(torch, name) for name in ("quantize_per_tensor", "quantize_per_tensor_dynamic",
+                                              "quantize_per_channel", "fake_quantize_per_tensor_affine",
+                                              "fake_quantize_per_channel_affine")]
 
 
 @exercise("03-quantize-by-hand")
@@ -18,7 +24,9 @@ def _quantize_by_hand(answer: Any) -> str:
     for scale, zero_point in ((0.02, 128), (0.1, 0), (0.005, 37)):
         x = torch.randn(200, generator=generator) * 2
         expected = torch.quantize_per_tensor(x, scale, zero_point, torch.quint8).int_repr()
-        got = answer(x, scale, zero_point)
+        with forbidden(*QUANTIZING_APIS, reason="compute the codes with the formula (round, add, clamp), "
+                       "not with PyTorch's quantization functions: they are what this exercise rebuilds."):
+            got = answer(x.clone(), scale, zero_point)
         if not isinstance(got, torch.Tensor):
             raise NotYet("return a tensor of integer codes.")
         if got.dtype != torch.uint8:
@@ -45,12 +53,40 @@ def _scale_zero_point(answer: Any) -> str:
     return f"scale {expected_scale:.6f}, zero_point {round(0.5 / expected_scale)}: 0.0 is represented exactly."
 
 
-@exercise("03-largest-part")
-def _largest_part(answer: Any) -> str:
+# The PyTorch word_language_model example's "medium" model on WikiText-2 (see its README): vocabulary
+# 33,278, 650-dimensional embedding, 650 hidden units, 2 LSTM layers.
+MEDIUM_LM = {"ntoken": 33278, "ninp": 650, "nhid": 650, "nlayers": 2}
+
+
+def part_sizes_after_quantize_dynamic(config: dict[str, int] = MEDIUM_LM) -> dict[str, int]:
+    """Bytes of encoder / rnn / decoder in the state dict of an LSTM LM after quantize_dynamic({LSTM, Linear})."""
+    import warnings
+
+    from torch import nn
+    from torch.ao.quantization import quantize_dynamic
+
+    from kit.measure import size_by_child
+    from kit.models.lstm_lm import LSTMModel
+
+    torch.manual_seed(0)
+    model = LSTMModel(config["ntoken"], config["ninp"], config["nhid"], config["nlayers"]).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        quantized = quantize_dynamic(model, {nn.LSTM, nn.Linear}, dtype=torch.qint8)
+    sizes = size_by_child(quantized)
+    return {part: sizes[part] for part in ("encoder", "rnn", "decoder")}
+
+
+@exercise("03-predict-largest-part")
+def _predict_largest_part(answer: Any) -> str:
     choice = str(answer).strip().lower()
-    if choice == "encoder":
-        return ("Right: the embedding stays float32 (10,000 x 512 numbers), while the LSTM and the decoder "
-                "shrank four-fold; quantize it too with float_qparams_weight_only_qconfig.")
-    if choice in ("rnn", "decoder"):
-        raise NotYet(f"the {choice} was quantized to int8; which part did quantize_dynamic leave in float32?")
-    raise NotYet('answer with "encoder", "rnn" or "decoder".')
+    if choice not in ("encoder", "rnn", "decoder"):
+        raise NotYet('answer with your prediction: "encoder", "rnn" or "decoder".')
+    sizes = part_sizes_after_quantize_dynamic()
+    measured = max(sizes, key=sizes.get)
+    table = ", ".join(f"{part} {n / 2**20:.1f} MiB" for part, n in sizes.items())
+    if choice != measured:
+        raise NotYet(f"measured just now: {table}. Count each part's numbers (vocabulary x 650 for the embedding "
+                     "and the decoder, 4 gates x 650 x (inputs + 650) per LSTM layer) and its bytes per number "
+                     "after quantize_dynamic: which parts became int8 and which stayed float32?")
+    return f"Measured just now: {table} — as you predicted."

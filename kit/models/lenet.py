@@ -12,8 +12,8 @@ CLASSIC_WIDTHS = (6, 16, 120, 84)
 class LeNet(nn.Module):
     """conv(1->6, 5x5) -> pool -> conv(6->16, 5x5) -> pool -> 120 -> 84 -> classes.
 
-    The PyTorch pruning tutorial declared 3x3 kernels but a 16*5*5 input to fc1, which only fits 5x5
-    kernels on 32x32 images (32 -> 28 -> 14 -> 10 -> 5); this is the consistent LeNet-5.
+    The classic LeNet-5 shapes (LeCun et al., 1998): 5x5 kernels on 32x32 images give 32 -> 28 -> 14 -> 10 -> 5,
+    so fc1 takes 16*5*5 inputs.
     `widths` (conv1, conv2, fc1, fc2 outputs) lets a structurally pruned LeNet be rebuilt smaller.
     """
 

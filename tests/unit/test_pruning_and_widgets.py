@@ -118,12 +118,31 @@ def test_pruning_exercises_accept_right_answers_and_hint_wrong_ones():
         def compute_mask(self, t, default_mask):
             return default_mask * (t < 0)
 
+    class IgnoresDefaultMask(Right):  # passes through a PruningContainer, but not when called directly
+        def compute_mask(self, t, default_mask):
+            return (t >= 0).float()
+
+    class PrunesEverything(Right):
+        def compute_mask(self, t, default_mask):
+            return torch.zeros_like(default_mask)
+
     assert evaluate("02-prune-negative", Right).passed
     assert "negative" in evaluate("02-prune-negative", Backwards).message
+    assert "default_mask" in evaluate("02-prune-negative", IgnoresDefaultMask).message
+    assert "non-negative" in evaluate("02-prune-negative", PrunesEverything).message
     assert evaluate("02-prune-negative", object()).status == "not yet"
-    assert evaluate("02-explain-timing", "d").passed
-    assert "pre-hook" in evaluate("02-explain-timing", "b").message
-    assert evaluate("02-explain-timing", ...).status == "not attempted"
+
+
+def test_timing_prediction_is_judged_by_a_measurement(monkeypatch):
+    from kit.exercises import pruning as checks
+
+    verdicts = {letter: evaluate("02-predict-masked-timing", letter) for letter in "abcd"}
+    assert sum(v.passed for v in verdicts.values()) == 1, verdicts       # exactly the measured bucket passes
+    assert all("measured just now" in v.message.lower() for v in verdicts.values())
+    monkeypatch.setattr(checks, "masked_to_dense_ratio", lambda: 0.3)    # a machine where masks paid off
+    assert evaluate("02-predict-masked-timing", "a").passed and not evaluate("02-predict-masked-timing", "c").passed
+    assert evaluate("02-predict-masked-timing", "z").status == "not yet"
+    assert evaluate("02-predict-masked-timing", ...).status == "not attempted"
 
 
 def test_amount_exercise_runs_the_learners_function(tmp_path, monkeypatch):
@@ -138,5 +157,13 @@ def test_amount_exercise_runs_the_learners_function(tmp_path, monkeypatch):
         return max(ok, default=0.0)
 
     assert evaluate("02-amount-for-accuracy", right).passed
+
+    def in_place(model, images, labels, max_drop=0.01):  # right number, but prunes the caller's model
+        answer = right(model, images, labels, max_drop)
+        prune.global_unstructured([(m, "weight") for _, m in pruning.prunable(model)],
+                                  pruning_method=prune.L1Unstructured, amount=answer)
+        return answer
+
+    assert "copy" in evaluate("02-amount-for-accuracy", in_place).message
     verdict = evaluate("02-amount-for-accuracy", lambda model, images, labels, max_drop: 0.99)
     assert verdict.status == "not yet" and "0.05, 0.10" in verdict.message

@@ -15,6 +15,15 @@ def test_quantize_by_hand():
     assert "zero-point" in no_zero.message
 
 
+def test_quantize_by_hand_cannot_call_pytorchs_quantizer():
+    shortcut = evaluate("03-quantize-by-hand", lambda x, s, z: torch.quantize_per_tensor(x, s, z, torch.quint8).int_repr())
+    assert shortcut.status == "not yet" and "formula" in shortcut.message
+    fake = evaluate("03-quantize-by-hand",
+                    lambda x, s, z: (torch.fake_quantize_per_tensor_affine(x, s, z, 0, 255) / s + z).round().to(torch.uint8))
+    assert fake.status == "not yet" and "formula" in fake.message
+    assert torch.quantize_per_tensor(torch.ones(2), 0.1, 0, torch.quint8).int_repr().tolist() == [10, 10]  # restored
+
+
 def test_scale_and_zero_point():
     scale = 3.5 / 255
     assert evaluate("03-scale-zero-point", (scale, round(0.5 / scale))).passed
@@ -23,6 +32,14 @@ def test_scale_and_zero_point():
     assert evaluate("03-scale-zero-point", "x").status == "not yet"
 
 
-def test_largest_part():
-    assert evaluate("03-largest-part", "encoder").passed
-    assert "float32" in evaluate("03-largest-part", "decoder").message
+def test_largest_part_prediction_is_judged_by_measuring():
+    from kit.exercises.quantization import part_sizes_after_quantize_dynamic
+
+    sizes = part_sizes_after_quantize_dynamic()
+    largest = max(sizes, key=sizes.get)
+    assert largest == "encoder"              # 33,278 x 650 float32 beats the int8 decoder and LSTM
+    assert evaluate("03-predict-largest-part", "encoder").passed
+    wrong = evaluate("03-predict-largest-part", "decoder")
+    assert wrong.status == "not yet" and "measured just now" in wrong.message
+    assert evaluate("03-predict-largest-part", "lstm").status == "not yet"
+    assert evaluate("03-predict-largest-part", ...).status == "not attempted"
