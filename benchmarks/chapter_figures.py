@@ -12,8 +12,8 @@ OUT = ROOT / "benchmarks" / "results"
 os.environ.setdefault("KIT_PROGRESS", "off")
 
 
-def run_full(chapter: str) -> dict:
-    """Execute notebooks/<chapter>.ipynb with QUICK=False and return what it recorded, plus its run time."""
+def run_full(chapter: str, parameters: dict | None = None) -> dict:
+    """Run notebooks/<chapter>.ipynb with QUICK=False (and `parameters`); return its record and run time."""
     from kit.book import execute_chapter, prepare_for
     from kit.paths import notebooks_dir
     from kit.results import results_dir
@@ -21,11 +21,24 @@ def run_full(chapter: str) -> dict:
     source = notebooks_dir() / f"{chapter}.ipynb"
     prepare_for(source, quick=False)  # training is not part of the chapter's run time
     start = time.perf_counter()
-    execute_chapter(source, ROOT / "build" / "bench", quick=False)
+    execute_chapter(source, ROOT / "build" / "bench", quick=False, parameters=parameters)
     seconds = time.perf_counter() - start
     result = json.loads((results_dir() / f"{chapter}.json").read_text())
     result["chapter_seconds_full"] = round(seconds, 1)
     return result
+
+
+def over_target(checks: list[tuple[str, float, float]]) -> list[str]:
+    """The (what, value, upper bound) checks whose value is above its bound, as readable lines."""
+    return [f"{what}: {value:.3f} > {target}" for what, value, target in checks if value > target]
+
+
+def fail_if_missed(name: str, missed: list[str]) -> None:
+    """Exit non-zero, naming each target, when a benchmark missed any (see DESIGN.md §5)."""
+    if missed:
+        print(f"\n{name}: {len(missed)} target(s) missed:\n" + "\n".join(f"  - {m}" for m in missed))
+        raise SystemExit(1)
+    print(f"\n{name}: every target met")
 
 
 def write_report(name: str, result: dict, lines: list[str]) -> None:

@@ -20,10 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kit.recipes import LSTMRecipe  # noqa: E402
 from kit.data.corpus import load_corpus  # noqa: E402
 from kit.measure import cpu_description  # noqa: E402
 from kit.models.lstm_lm import LSTMModel  # noqa: E402
+from kit.recipes import LSTMRecipe  # noqa: E402
 from kit.train.language_model import evaluate_language_model, train_language_model  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "lstm_depth.json"

@@ -108,11 +108,13 @@ class Timing:
 
     @property
     def spread(self) -> float:
-        """Inter-quartile range divided by the median (0 = perfectly steady)."""
-        if len(self.samples) < 4:
+        """Inter-quartile range divided by the median (0 = perfectly steady); the full range under 4 samples."""
+        if self.median <= 0:
             return 0.0
+        if len(self.samples) < 4:
+            return (max(self.samples) - min(self.samples)) / self.median
         q1, _, q3 = statistics.quantiles(self.samples, n=4)
-        return (q3 - q1) / self.median if self.median > 0 else 0.0
+        return (q3 - q1) / self.median
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,8 @@ class LatencyComparison:
         Rounds are interleaved, so each round's ratio compares runs made moments apart; the range says how
         far the ratio moves with the machine's noise.
         """
-        ratios = sorted(a / b for a, b in zip(self.timings[name].samples, self.timings[self.baseline].samples))
+        pairs = zip(self.timings[name].samples, self.timings[self.baseline].samples, strict=True)
+        ratios = sorted(a / b for a, b in pairs)
         if len(ratios) < 4:
             return ratios[0], ratios[-1]
         q1, _, q3 = statistics.quantiles(ratios, n=4)

@@ -255,8 +255,17 @@ class BertPairsRecipe(Recipe):
         return is_pair_classifier(options.get("base") or MINILM)
 
     def save(self, model: nn.Module, tokenizer: Any, folder: Path) -> None:
-        model.save_pretrained(folder)
-        tokenizer.save_pretrained(folder)
+        from transformers.utils import logging as hf_logging
+
+        # save_pretrained draws a "Writing model shards" bar; in a notebook it would stay behind as a stale widget.
+        was_enabled = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+        try:
+            model.save_pretrained(folder)
+            tokenizer.save_pretrained(folder)
+        finally:
+            if was_enabled:
+                hf_logging.enable_progress_bar()
 
     def load(self, folder: Path, config: Config) -> tuple[nn.Module, Any]:
         from kit.models.bert import load_pair_classifier

@@ -37,18 +37,22 @@ def forbidden(*apis: tuple[object, str], reason: str) -> Iterator[None]:
 
     An exercise that asks you to write what an API does cannot be passed by calling that API.
     """
-    saved = [(owner, name, getattr(owner, name)) for owner, name in apis]
+    # A class may inherit the attribute: then the patch is removed afterwards rather than copied onto it.
+    saved = [(owner, name, getattr(owner, name), name in vars(owner)) for owner, name in apis]
 
     def refuse(*_args: Any, **_kwargs: Any) -> Any:
         raise NotYet(reason)
 
     try:
-        for owner, name, _ in saved:
+        for owner, name, _, _ in saved:
             setattr(owner, name, refuse)
         yield
     finally:
-        for owner, name, original in saved:
-            setattr(owner, name, original)
+        for owner, name, original, own in reversed(saved):
+            if own:
+                setattr(owner, name, original)
+            else:
+                delattr(owner, name)
 
 
 def available() -> list[str]:

@@ -6,7 +6,7 @@ import math
 from functools import cache
 from typing import Any
 
-from kit.exercises import NotYet, exercise
+from kit.exercises import NotYet, exercise, forbidden
 
 _PAIRS = [
     ("The cat sat on the mat.", "A cat was sitting on the mat."),
@@ -50,7 +50,10 @@ def _encode_pair(answer: Any) -> str:
     for a, b in _PAIRS:
         expected = tokenizer(a, b)
         try:
-            ids, types = answer(tokenizer, a, b)
+            with forbidden((type(tokenizer), "__call__"), (type(tokenizer), "encode"),
+                           reason="build the encoding yourself from tokenizer.tokenize, convert_tokens_to_ids, "
+                                  "cls_token_id and sep_token_id; tokenizer(a, b) is what this exercise rebuilds."):
+                ids, types = answer(tokenizer, a, b)
         except (TypeError, ValueError):
             raise NotYet("return a pair of lists: (input_ids, token_type_ids).") from None
         ids, types = [int(i) for i in ids], [int(t) for t in types]

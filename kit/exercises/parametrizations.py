@@ -37,6 +37,17 @@ def _symmetric_right_inverse(answer: Any) -> str:
     module = _instantiate(answer, "SymmetricSum")
     if not hasattr(module, "right_inverse"):
         raise NotYet("add a method right_inverse(self, A) that returns a tensor X with forward(X) == A.")
+    probe = torch.randn(4, 4, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        if not torch.allclose(module(probe), probe + probe.mT, atol=1e-6):
+            raise NotYet("keep forward(X) = X + X.mT as given: the exercise is to invert that map, not to change it.")
+        target = probe + probe.mT
+        preimage = module.right_inverse(target)
+        if not isinstance(preimage, torch.Tensor) or preimage.shape != target.shape:
+            raise NotYet("right_inverse(A) must return a tensor of A's shape.")
+        if not torch.allclose(preimage + preimage.mT, target, atol=1e-6):
+            raise NotYet("with the given forward, X + X.mT must equal A for X = right_inverse(A). What does "
+                         "forward(X) = X + X.mT do to a matrix that is already symmetric?")
     torch.manual_seed(1)
     layer = nn.Linear(4, 4)
     parametrize.register_parametrization(layer, "weight", module)

@@ -9,7 +9,6 @@ import torch
 
 from kit.exercises import NotYet, exercise, forbidden
 
-
 # What quantize(x, scale, zero_point) must not call: PyTorch's own quantizers.
 QUANTIZING_APIS = [(torch, name) for name in ("quantize_per_tensor", "quantize_per_tensor_dynamic",
                                               "quantize_per_channel", "fake_quantize_per_tensor_affine",

@@ -45,3 +45,19 @@ def test_chapter_structure(source):
     assert "assert " in code, "a chapter asserts its claims"
     assert any("## Exercises" in c.source for c in cells if c.cell_type == "markdown")
     assert any(c.metadata.get("tags") and "nbval-check-output" in c.metadata["tags"] for c in cells)
+
+
+@pytest.mark.parametrize("source", CHAPTERS, ids=CHAPTER_IDS)
+def test_chapter_references_point_to_chapters_that_exist(source):
+    """'see chapter 5' must stay true: a chapter may only send learners to a chapter that is in notebooks/."""
+    existing = {int(c.stem[:2]) for c in CHAPTERS}
+    text = "\n".join(c.source for c in nbformat.read(source, as_version=4).cells)
+    cited = {int(n) for n in re.findall(r"\bchapters? (\d+)\b", text, flags=re.IGNORECASE)}
+    assert cited <= existing, f"{source.name} refers to chapter(s) {sorted(cited - existing)}, which do not exist yet"
+
+
+@pytest.mark.parametrize("source", CHAPTERS, ids=CHAPTER_IDS)
+def test_no_printed_targets(source):
+    """Targets live in benchmarks/, which exit non-zero when one is missed; a chapter prints what it measured."""
+    code = "\n".join(c.source for c in nbformat.read(source, as_version=4).cells if c.cell_type == "code")
+    assert not re.search(r"target[^\n]*(MISSED|met)", code), "a chapter must not print targets and verdicts on them"

@@ -32,6 +32,25 @@ def test_encode_pair():
     assert "token_type_ids" in all_zero.message
 
 
+def test_encode_pair_cannot_call_the_tokenizer_on_the_pair():
+    from kit.exercises.bert_quantization import _tokenizer
+
+    def shortcut(t, a, b):
+        encoded = t(a, b)
+        return encoded["input_ids"], encoded["token_type_ids"]
+
+    def encode_shortcut(t, a, b):
+        ids = t.encode(a, b)
+        return ids, [0] * len(ids)
+
+    for wrong in (shortcut, encode_shortcut):
+        verdict = evaluate("04-encode-pair", wrong)
+        assert verdict.status == "not yet" and "tokenizer.tokenize" in verdict.message
+    tokenizer = _tokenizer()
+    assert tokenizer("a", "b")["input_ids"][0] == tokenizer.cls_token_id      # the tokenizer works again afterwards
+    assert "__call__" not in vars(type(tokenizer))                            # and its class is as it was
+
+
 def test_amdahl():
     assert evaluate("04-amdahl", lambda share, speedup: 1 - share + share / speedup).passed
     assert "stays" in evaluate("04-amdahl", lambda share, speedup: 1 / speedup).message

@@ -28,6 +28,16 @@ class SymmetricSumIdentity(SymmetricSum):
         return A
 
 
+class IdentityShortcut(nn.Module):
+    """Passes the layer test (weight == A) by changing forward instead of inverting it."""
+
+    def forward(self, X):
+        return X
+
+    def right_inverse(self, A):
+        return A
+
+
 class Unwritten(nn.Module):
     def forward(self, X):
         raise NotImplementedError
@@ -94,3 +104,29 @@ def test_duplicate_registration_is_refused():
 
     with pytest.raises(ValueError, match="twice"):
         exercise("test-only-unique")(_first)
+
+
+def test_symmetric_right_inverse_must_keep_the_given_forward():
+    verdict = evaluate("01-symmetric-right-inverse", IdentityShortcut)
+    assert verdict.status == "not yet" and "keep forward" in verdict.message
+
+
+def test_forbidden_api_raises_a_hint_and_is_restored():
+    from kit.exercises import forbidden
+
+    with forbidden((torch, "quantize_per_tensor"), reason="write it yourself"):
+        with pytest.raises(NotYet, match="write it yourself"):
+            torch.quantize_per_tensor(torch.ones(1), 1.0, 0, torch.quint8)
+    assert torch.quantize_per_tensor(torch.ones(1), 1.0, 0, torch.quint8).int_repr().item() == 1
+
+    class Base:
+        def go(self):
+            return "base"
+
+    class Child(Base):
+        pass
+
+    with forbidden((Child, "go"), reason="no"):
+        with pytest.raises(NotYet):
+            Child().go()
+    assert "go" not in vars(Child) and Child().go() == "base"   # an inherited method is not copied onto the class

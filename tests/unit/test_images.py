@@ -82,3 +82,13 @@ def test_corrupted_asset_is_detected(tmp_path, monkeypatch):
             load_images("fashion-embedded")
     finally:
         recorded_checksums.cache_clear()
+
+
+def test_validation_images_are_held_out_from_the_fitting_split():
+    from kit.data.images import load_images
+
+    data = load_images("fashion-embedded")
+    n = data.validation_size
+    assert len(data.fit_labels) + n == len(data.train_labels)
+    assert torch.equal(data.valid_images, data.train_images[-n:])
+    assert not any(torch.equal(data.valid_images[0], image) for image in data.fit_images[:2000])

@@ -115,3 +115,24 @@ def test_results_are_recorded_with_the_machine(tmp_path, monkeypatch):
     payload = json.loads(path.read_text())
     assert path.name == "99_demo-quick.json" and payload["figures"] == {"ratio": 0.5, "rows": [{"a": 1}]}
     assert "cores" in payload["cpu"] and payload["threads"] >= 1
+
+
+def test_ratio_range_comes_from_round_by_round_ratios():
+    timings = {"base": measure.Timing((1.0, 1.0, 1.0, 1.0, 1.0)), "half": measure.Timing((0.5, 0.4, 0.6, 0.5, 0.5))}
+    comparison = measure.LatencyComparison(timings, "base", 1)
+    low, high = comparison.ratio_range("half")
+    assert 0.4 <= low <= 0.5 <= high <= 0.6
+    assert comparison.speedup_range("half") == (1 / high, 1 / low)
+    text = str(comparison)
+    assert "middle half" in text and f"{low:.2f}x-{high:.2f}x" in text
+
+
+def test_spread_is_reported_even_for_few_samples():
+    assert measure.Timing((1.0, 2.0)).spread > 0          # not a reassuring 0 % from two samples
+    assert measure.Timing((1.0, 1.0, 1.0, 1.0)).spread == 0
+
+
+def test_usable_cores_respects_the_affinity(monkeypatch):
+    monkeypatch.setattr(measure.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert measure.usable_cores() == 1
+    assert "1 of" in measure.cpu_description() or measure.os.cpu_count() == 1

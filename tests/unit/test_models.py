@@ -36,7 +36,7 @@ def test_init_hidden_survives_quantizing_every_layer():
          nn.Embedding: float_qparams_weight_only_qconfig},
         dtype=torch.qint8,
     )
-    assert list(quantized.parameters()) == [], "nothing float is left: the seed's init_hidden would fail here"
+    assert list(quantized.parameters()) == [], "nothing float left: the PyTorch LSTM tutorial's init_hidden would fail"
     logits, _ = quantized(torch.zeros(4, 2, dtype=torch.long), quantized.init_hidden(2))
     reference, _ = model(torch.zeros(4, 2, dtype=torch.long), model.init_hidden(2))
     assert logits.shape == (4, 2, 50) and (logits - reference).abs().max() < 0.05

@@ -16,10 +16,12 @@ def test_quantize_by_hand():
 
 
 def test_quantize_by_hand_cannot_call_pytorchs_quantizer():
-    shortcut = evaluate("03-quantize-by-hand", lambda x, s, z: torch.quantize_per_tensor(x, s, z, torch.quint8).int_repr())
+    shortcut = evaluate("03-quantize-by-hand",
+                        lambda x, s, z: torch.quantize_per_tensor(x, s, z, torch.quint8).int_repr())
     assert shortcut.status == "not yet" and "formula" in shortcut.message
     fake = evaluate("03-quantize-by-hand",
-                    lambda x, s, z: (torch.fake_quantize_per_tensor_affine(x, s, z, 0, 255) / s + z).round().to(torch.uint8))
+                    lambda x, s, z: (torch.fake_quantize_per_tensor_affine(x, s, z, 0, 255) / s + z).round()
+                    .to(torch.uint8))
     assert fake.status == "not yet" and "formula" in fake.message
     assert torch.quantize_per_tensor(torch.ones(2), 0.1, 0, torch.quint8).int_repr().tolist() == [10, 10]  # restored
 
