@@ -125,18 +125,22 @@ class LatencyComparison:
     baseline: str
     threads: int
 
-    def ratio(self, name: str) -> float:
-        """Median time of `name` divided by the baseline's (below 1 means faster)."""
-        return self.timings[name].median / self.timings[self.baseline].median
+    def round_ratios(self, name: str) -> list[float]:
+        """Time of `name` / time of the baseline, round by round.
 
-    def ratio_range(self, name: str) -> tuple[float, float]:
-        """Quartiles of the round-by-round ratios `name` / baseline: the middle half of the rounds.
-
-        Rounds are interleaved, so each round's ratio compares runs made moments apart; the range says how
-        far the ratio moves with the machine's noise.
+        Rounds are interleaved, so each ratio compares runs made moments apart: slow drifts of the machine
+        cancel out of it.
         """
         pairs = zip(self.timings[name].samples, self.timings[self.baseline].samples, strict=True)
-        ratios = sorted(a / b for a, b in pairs)
+        return [a / b for a, b in pairs]
+
+    def ratio(self, name: str) -> float:
+        """Median of the round-by-round ratios `name` / baseline (below 1 means faster)."""
+        return statistics.median(self.round_ratios(name))
+
+    def ratio_range(self, name: str) -> tuple[float, float]:
+        """Quartiles of the round-by-round ratios (the middle half of the rounds); they bracket ratio()."""
+        ratios = sorted(self.round_ratios(name))
         if len(ratios) < 4:
             return ratios[0], ratios[-1]
         q1, _, q3 = statistics.quantiles(ratios, n=4)

@@ -123,6 +123,7 @@ def test_ratio_range_comes_from_round_by_round_ratios():
     low, high = comparison.ratio_range("half")
     assert 0.4 <= low <= 0.5 <= high <= 0.6
     assert comparison.speedup_range("half") == (1 / high, 1 / low)
+    assert low <= comparison.ratio("half") <= high            # the central value lies inside its range
     text = str(comparison)
     assert "middle half" in text and f"{low:.2f}x-{high:.2f}x" in text
 
@@ -136,3 +137,16 @@ def test_usable_cores_respects_the_affinity(monkeypatch):
     monkeypatch.setattr(measure.os, "sched_getaffinity", lambda pid: {0}, raising=False)
     assert measure.usable_cores() == 1
     assert "1 of" in measure.cpu_description() or measure.os.cpu_count() == 1
+
+
+def test_ratio_stays_inside_its_range_whatever_the_samples():
+    import random
+
+    rng = random.Random(0)
+    for _ in range(200):
+        n = rng.randint(1, 9)
+        timings = {"a": measure.Timing(tuple(rng.uniform(0.5, 2) for _ in range(n))),
+                   "b": measure.Timing(tuple(rng.uniform(0.5, 2) for _ in range(n)))}
+        comparison = measure.LatencyComparison(timings, "a", 1)
+        low, high = comparison.ratio_range("b")
+        assert low <= comparison.ratio("b") <= high
