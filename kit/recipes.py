@@ -151,6 +151,45 @@ class LeNetRecipe(Recipe):
         return f"test accuracy {metrics['test_accuracy']:.2%}"
 
 
+# --- small CNN with BatchNorm (chapters 5, 6, 8) ------------------------------------------------------
+class CNNRecipe(Recipe):
+    name = "cnn-fashion"
+    description = "small CNN with BatchNorm trained on Fashion-MNIST images (chapters 5, 6 and 8)"
+    data_choices = ("fashion-embedded", "fashion-mnist", "mnist")
+
+    def config(self, quick: bool, data: str, **options: Any) -> Config:
+        from kit.models.cnn import DEFAULT_WIDTHS
+
+        return {"data": data, "seed": 0, "widths": list(DEFAULT_WIDTHS), "batch_size": 64, "lr": 2e-3,
+                "weight_decay": 1e-4, "warmup": 0.1, "train_images": 2000 if quick else None,
+                "held_out": "validation", "epochs": 3 if quick else 6}
+
+    def fingerprint(self, config: Config) -> str:
+        return LeNetRecipe().fingerprint(config)
+
+    def build(self, config: Config) -> tuple[nn.Module, Any]:
+        from kit.models.cnn import SmallCNN
+
+        return SmallCNN(len(_images(config["data"]).classes), widths=tuple(config["widths"])), None
+
+    def train(self, model: nn.Module, extra: Any, config: Config, resume: ResumeFile | None = None) -> Trained:
+        from kit.train.classify import classification_metrics, fit_classifier
+
+        d = _images(config["data"])
+        n = config["train_images"] or len(d.fit_labels)  # the validation images stay held out
+        history = fit_classifier(model, d.fit_images[:n], d.fit_labels[:n], epochs=config["epochs"],
+                                 batch_size=config["batch_size"], lr=config["lr"], seed=config["seed"],
+                                 warmup=config["warmup"], weight_decay=config["weight_decay"],
+                                 desc="training the CNN", resume=resume)
+        valid = classification_metrics(model, d.valid_images, d.valid_labels)
+        test = classification_metrics(model, d.test_images, d.test_labels)
+        return Trained({"valid_accuracy": valid["accuracy"], "test_accuracy": test["accuracy"],
+                        "test_f1_macro": test["f1_macro"]}, history.losses, history.seconds)
+
+    def headline(self, metrics: dict[str, float]) -> str:
+        return f"validation accuracy {metrics['valid_accuracy']:.2%}, test accuracy {metrics['test_accuracy']:.2%}"
+
+
 # --- LSTM word language model ---------------------------------------------------------------------
 @cache
 def _corpus(name: str):
@@ -279,7 +318,7 @@ class BertPairsRecipe(Recipe):
         return f"dev F1 {metrics['dev_f1']:.4f}, accuracy {metrics['dev_accuracy']:.2%}"
 
 
-RECIPES: dict[str, Recipe] = {r.name: r for r in (LeNetRecipe(), LSTMRecipe(), BertPairsRecipe())}
+RECIPES: dict[str, Recipe] = {r.name: r for r in (LeNetRecipe(), CNNRecipe(), LSTMRecipe(), BertPairsRecipe())}
 
 
 def seeded(config: Config) -> None:

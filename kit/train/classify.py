@@ -22,10 +22,13 @@ def fit_classifier(
     clip: float | None = None,
     desc: str | None = "training",
     resume: ResumeFile | None = None,
+    warmup: float | None = None,
+    weight_decay: float = 0.0,
 ) -> History:
     """Train for `epochs` passes (fractions allowed) over seeded shuffles of (images, labels) with Adam.
 
-    With `resume`, an interrupted run continues where its last saved state left it.
+    `warmup` (a fraction of the steps) adds a linear warm-up then linear decay of the learning rate;
+    `weight_decay` > 0 uses AdamW. With `resume`, an interrupted run continues where its last saved state left it.
     """
     if len(images) != len(labels):
         raise ValueError(f"{len(images)} images but {len(labels)} labels")
@@ -36,7 +39,7 @@ def fit_classifier(
         return images[idx], labels[idx]
 
     return train_steps(model, next_batch, steps=max(1, round(epochs * per_epoch)), lr=lr, clip=clip, desc=desc,
-                       resume=resume, sampler=next_indices)
+                       resume=resume, sampler=next_indices, warmup=warmup, weight_decay=weight_decay)
 
 
 @torch.inference_mode()
