@@ -17,7 +17,8 @@ help:
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/setup.sh scripts/apt-packages.txt scripts/requirements-no-deps.txt
+$(STAMP): pyproject.toml scripts/setup.sh scripts/apt-packages.txt scripts/requirements-no-deps.txt \
+          scripts/jupyterlab-overrides.json
 	bash scripts/setup.sh $(VENV)
 	touch $@
 
@@ -29,7 +30,8 @@ book-quick: $(STAMP)
 
 # Jupyter refuses to run as root unless told to (containers, workshop VMs).
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root) \
+		--LabApp.news_url= --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
 
 doctor: $(STAMP)
 	$(PY) -m kit doctor

@@ -4,7 +4,9 @@ project = "PyTorch compression, hands-on"
 author = "The compression tutorial kit team"
 copyright = "2026, " + author
 
-extensions = ["myst_nb"]
+# sphinx-mathjax-offline copies MathJax into _static/ and points mathjax_path there: formulas render in a
+# classroom or on a train with no network (Sphinx's default loads MathJax from a CDN).
+extensions = ["myst_nb", "sphinx-mathjax-offline"]
 nb_execution_mode = "off"  # the chapters were executed by papermill; never run them again here
 nb_output_stderr = "show"
 myst_enable_extensions = ["dollarmath", "amsmath"]

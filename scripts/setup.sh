@@ -60,4 +60,9 @@ say "Installing the kit and its dependencies (torch held at $torch_version)"
 pip install -q -c "$pins" -e ".[notebooks,docs,test]"
 # Packages whose declared dependencies the kit does not need (see the file's comments).
 pip install -q --no-deps -r scripts/requirements-no-deps.txt
+# A quiet, offline JupyterLab: no "get notified about Jupyter news?" pop-up and no update checks
+# (JupyterLab reads overrides.json from its application settings folder inside the environment).
+lab_settings="$("$venv/bin/python" -c 'from jupyterlab.commands import get_app_dir; print(get_app_dir())')/settings"
+mkdir -p "$lab_settings"
+cp scripts/jupyterlab-overrides.json "$lab_settings/overrides.json"
 "$venv/bin/python" -m kit doctor --brief

@@ -111,6 +111,8 @@ def test_sparsity_slider_updates_the_status(lab):
                 arg=STATUS, timeout=180_000,  # the kernel may still be running later cells
             )
             after = status.text_content()
+            # The course's overrides.json (installed by make setup) switches the news consent pop-up off.
+            news_popups = page.get_by_text("official Jupyter news").count()
             slider.scroll_into_view_if_needed()
             page.screenshot(path=str(shot), full_page=False)
         except Exception:
@@ -119,4 +121,5 @@ def test_sparsity_slider_updates_the_status(lab):
         finally:
             browser.close()
     assert after != before and "global sparsity 60.0%" in after, (before, after)
+    assert news_popups == 0, "JupyterLab asked about Jupyter news: is scripts/jupyterlab-overrides.json installed?"
     assert shot.exists() and shot.stat().st_size > 20_000
