@@ -16,3 +16,6 @@ suppress_warnings = ["mystnb.unknown_mime_type"]
 html_theme = "sphinx_book_theme"
 html_title = project
 html_theme_options = {"show_toc_level": 2}
+
+html_static_path = ["_static"]
+html_css_files = ["course.css"]  # code and outputs up to 100 characters per line fit without scrolling

@@ -262,11 +262,48 @@ def build_site(executed: Path | None = None, out_dir: Path | None = None) -> Pat
     shutil.copytree(root / "docs", source, ignore=shutil.ignore_patterns("conf.py", "__pycache__"))
     (source / "chapters").mkdir()
     for notebook in notebooks:
-        shutil.copy2(notebook, source / "chapters" / notebook.name)
+        label_injected_parameters(notebook, source / "chapters" / notebook.name)
+    (source / "results.md").write_text(results_page(root / "benchmarks" / "results"), encoding="utf-8")
     status = build_main(["-b", "html", "-q", "-W", "--keep-going", "-c", str(root / "docs"), str(source), str(out_dir)])
     if status != 0:
         raise RuntimeError(f"sphinx-build failed (exit {status}); its warnings are printed above")
     return out_dir / "index.html"
+
+
+def label_injected_parameters(notebook: Path, target: Path) -> None:
+    """Copy an executed chapter, with a short note above the parameters cell papermill injected.
+
+    Without it the page shows an unexplained second "# Parameters" cell.
+    """
+    book = nbformat.read(notebook, as_version=4)
+    for index, cell in enumerate(book.cells):
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            settings = [line.strip() for line in cell.source.splitlines() if "=" in line and not line.startswith("#")]
+            note = nbformat.v4.new_markdown_cell(
+                '<div class="injected-parameters-note">Set for this build by papermill, replacing the defaults '
+                f"above: <code>{'; '.join(settings) or 'nothing'}</code>.</div>"
+            )
+            note.metadata["tags"] = ["injected-parameters-note"]
+            book.cells.insert(index, note)
+            break
+    nbformat.write(book, target)
+
+
+def results_page(folder: Path) -> str:
+    """The site's Measurements page: every benchmark report (benchmarks/results/*.md), with its date."""
+    lines = ["# Measurements", "",
+             "The benchmark reports of the checkout that built this site, as `make bench` wrote them "
+             "(`benchmarks/results/`). Each states the CPU it ran on; targets are checked by the scripts.", ""]
+    reports = sorted(folder.glob("*.md")) if folder.is_dir() else []
+    if not reports:
+        lines.append("No benchmark has been run in this checkout: run `make bench`, then `make book` again.")
+    for report in reports:
+        written = time.strftime("%Y-%m-%d %H:%M", time.localtime(report.stat().st_mtime))
+        body = report.read_text(encoding="utf-8").splitlines()
+        title = body[0].lstrip("# ").strip() if body and body[0].startswith("#") else report.stem
+        lines += [f"## {title}", "", f"*{report.name}, written {written}.*", "",
+                  *(line if not line.startswith("#") else "#" + line for line in body[1:]), ""]
+    return "\n".join(lines) + "\n"
 
 
 def select(names: list[str] | None) -> list[Path]:

@@ -67,23 +67,28 @@ def test_chapter_page_renders_in_a_browser(site):
     assert shot.exists() and shot.stat().st_size > 20_000, "the screenshot is missing or blank"
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed (make setup installs it)")
-def test_formulas_render_with_the_network_off(site):
-    """Every request that leaves 127.0.0.1 is refused; MathJax must still typeset the chapter's formulas."""
+@pytest.fixture(scope="module")
+def served_site(site):
+    """The built site on an HTTP server bound to 127.0.0.1; yields (base URL, executed chapters)."""
     import functools
     import http.server
     import threading
-    from urllib.parse import urlparse
 
-    from playwright.sync_api import sync_playwright
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
 
     index, executed = site
-    chapter = next(c for c in sorted(executed) if "\\frac" in (index.parent / "chapters" / f"{c}.html").read_text())
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(index.parent))
-    handler.log_message = lambda *args: None
+    handler = functools.partial(Quiet, directory=str(index.parent))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    refused = []
+    yield f"http://127.0.0.1:{server.server_port}", executed
+    server.shutdown()
+
+
+def open_page(playwright, url: str, refused: list[str]):
+    """Headless Chromium on `url`, every request that leaves 127.0.0.1 refused (and noted in `refused`)."""
+    from urllib.parse import urlparse
 
     def only_loopback(route):
         if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
@@ -92,23 +97,59 @@ def test_formulas_render_with_the_network_off(site):
             refused.append(route.request.url)
             route.abort()
 
+    browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), headless=True,
+                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    page.route("**/*", only_loopback)
+    page.goto(url)
+    return browser, page
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed (make setup installs it)")
+def test_formulas_render_with_the_network_off(site, served_site):
+    """Every request that leaves 127.0.0.1 is refused; MathJax must still typeset the chapter's formulas."""
+    from playwright.sync_api import sync_playwright
+
+    index, executed = site
+    base, _ = served_site
+    chapter = next(c for c in sorted(executed) if "\\frac" in (index.parent / "chapters" / f"{c}.html").read_text())
     shot = build_dir() / "screenshots" / f"{chapter}-maths-offline.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=shutil.which("chromium"), headless=True,
-                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            page = browser.new_page(viewport={"width": 1200, "height": 1600})
-            page.route("**/*", only_loopback)
-            page.goto(f"http://127.0.0.1:{server.server_port}/chapters/{chapter}.html")
-            page.wait_for_selector("mjx-container", timeout=60_000)
-            typeset = page.locator("mjx-container").count()
-            visible_text = page.inner_text("article")
-            page.locator("mjx-container").first.scroll_into_view_if_needed()
-            page.screenshot(path=str(shot))
-            browser.close()
-    finally:
-        server.shutdown()
+    refused: list[str] = []
+    with sync_playwright() as p:
+        browser, page = open_page(p, f"{base}/chapters/{chapter}.html", refused)
+        page.wait_for_selector("mjx-container", timeout=60_000)
+        typeset = page.locator("mjx-container").count()
+        visible_text = page.inner_text("article")
+        page.locator("mjx-container").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(shot))
+        browser.close()
     assert typeset >= 5, f"only {typeset} formulas were typeset on {chapter}"
     assert "\\frac" not in visible_text and "$$" not in visible_text, "raw LaTeX is showing"
     assert not [u for u in refused if "mathjax" in u.lower()], f"MathJax was requested from outside: {refused}"
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed (make setup installs it)")
+def test_code_of_up_to_100_characters_fits_without_scrolling(served_site):
+    from playwright.sync_api import sync_playwright
+
+    base, executed = served_site
+    overflowing = {}
+    with sync_playwright() as p:
+        for chapter in sorted(executed):
+            browser, page = open_page(p, f"{base}/chapters/{chapter}.html", [])
+            overflowing[chapter] = page.evaluate("""() => [...document.querySelectorAll('div.cell pre')]
+                .filter(pre => Math.max(...pre.textContent.split('\\n').map(l => l.length)) <= 100)
+                .filter(pre => pre.scrollWidth > pre.clientWidth + 1).length""")
+            browser.close()
+    assert not any(overflowing.values()), f"code or output blocks that scroll sideways: {overflowing}"
+
+
+def test_injected_parameters_are_labelled_and_results_have_a_page(site):
+    index, executed = site
+    for chapter in executed:
+        html = (index.parent / "chapters" / f"{chapter}.html").read_text()
+        assert "Set for this build by papermill" in html and "QUICK = True" in html, chapter
+    results = index.parent / "results.html"
+    assert results.exists() and "results.html" in index.read_text()
+    assert "Measurements" in results.read_text()
