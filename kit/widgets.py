@@ -38,7 +38,7 @@ class PruningView:
     def status(self) -> str:
         if self.message:
             return self.message
-        return f"global sparsity {self.global_sparsity:.1%} · test accuracy {self.accuracy:.2%}"
+        return f"global sparsity {self.global_sparsity:.1%} · accuracy {self.accuracy:.2%}"
 
 
 def _view(pruned: nn.Module, images: torch.Tensor, labels: torch.Tensor, cut: float | None) -> PruningView:
