@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import torch
@@ -99,13 +98,11 @@ def masked_to_dense_ratio(sparsity: float = 0.99, repeats: int = 15) -> float:
     """Median time of a LeNet with `sparsity` of its weights masked to zero, over the dense one (1 thread)."""
     from kit.measure import compare_latency
     from kit.models.lenet import LeNet
-    from kit.pruning import prunable
+    from kit.pruning import pruned_copy
 
     torch.manual_seed(0)
     dense = LeNet().eval()
-    masked = copy.deepcopy(dense)
-    prune.global_unstructured([(m, "weight") for _, m in prunable(masked)], pruning_method=prune.L1Unstructured,
-                              amount=sparsity)
+    masked = pruned_copy(dense, "global-l1", sparsity)
     batch = torch.randn(256, 1, 32, 32)
     timing = compare_latency({"dense": lambda: dense(batch), "masked": lambda: masked(batch)}, threads=1,
                              warmup=3, repeats=repeats)
