@@ -24,6 +24,11 @@ _KNOWN_WARNINGS = [
     (UserWarning, r"torch\.quantize_per_tensor, torch\.quantize_per_channel and other quantized"),
     # Raised inside torch's own unpickler when a quantized state dict is loaded; nothing a learner can change.
     (UserWarning, r"TypedStorage is deprecated"),
+    # The x86 qconfigs set reduce_range=True, which torch now asks to express as quant_min/quant_max;
+    # chapter 5 explains reduce_range where it builds that qconfig.
+    (UserWarning, r"Please use quant_min and quant_max to specify the range for observers"),
+    # Raised inside torch when an exported graph is deep-copied; nothing a learner can change.
+    (FutureWarning, r"`isinstance\(treespec, LeafSpec\)` is deprecated"),
 ]
 # Known log lines (logger name, message pattern) that say nothing about the chapter: torchao's GPU-only
 # kernels cannot load on a CPU machine, and torchao registers enums the way torch now deprecates.
