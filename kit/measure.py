@@ -208,3 +208,38 @@ def compare_latency(
                 samples[name].append(time.perf_counter() - start)
     timings = {name: Timing(tuple(values)) for name, values in samples.items()}
     return LatencyComparison(timings, baseline, threads)
+
+
+
+def time_by_module(model: nn.Module, inputs: torch.Tensor, *, runs: int = 10, warmup: int = 3,
+                   threads: int = 1) -> dict[str, float]:
+    """Seconds per call spent in each leaf module of `model` (forward hooks around it), at a fixed thread count.
+
+    The entry "" is the whole call; what it has beyond the leaves' sum is spent between modules.
+    """
+    import time as _time
+
+    if runs < 1:
+        raise ValueError(f"runs must be at least 1, got {runs}")
+    leaves = {name: m for name, m in model.named_modules() if name and not any(True for _ in m.children())}
+    totals = dict.fromkeys(["", *leaves], 0.0)
+    started: dict[str, float] = {}
+    handles = []
+    for name, module in leaves.items():
+        handles.append(module.register_forward_pre_hook(
+            lambda m, a, name=name: started.__setitem__(name, _time.perf_counter())))
+        handles.append(module.register_forward_hook(
+            lambda m, a, o, name=name: totals.__setitem__(name, totals[name] + _time.perf_counter() - started[name])))
+    try:
+        with torch_threads(threads), torch.inference_mode():
+            for _ in range(warmup):
+                model(inputs)
+            totals.update(dict.fromkeys(totals, 0.0))
+            for _ in range(runs):
+                start = _time.perf_counter()
+                model(inputs)
+                totals[""] += _time.perf_counter() - start
+    finally:
+        for handle in handles:
+            handle.remove()
+    return {name: seconds / runs for name, seconds in totals.items()}
