@@ -1,0 +1,163 @@
+"""Checks for chapter 5 (static quantization and QAT of the CNN)."""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from kit.exercises import NotYet, exercise, forbidden
+
+
+def _observer_apis() -> list[tuple[object, str]]:
+    import torch.ao.quantization.utils as quant_utils
+    from torch.ao.quantization.observer import MinMaxObserver, UniformQuantizationObserverBase
+
+    apis: list[tuple[object, str]] = [(MinMaxObserver, "forward"), (MinMaxObserver, "calculate_qparams"),
+                                      (UniformQuantizationObserverBase, "_calculate_qparams"),
+                                      (quant_utils, "determine_qparams"), (torch, "quantize_per_tensor")]
+    return apis + [(torch, name) for name in ("_choose_qparams_per_tensor", "choose_qparams_optimized")
+                   if hasattr(torch, name)]
+
+
+@exercise("05-observer-qparams")
+def _observer_qparams(answer: Any) -> str:
+    if not callable(answer):
+        raise NotYet("answer with your function qparams(x) returning (scale, zero_point).")
+    from torch.ao.quantization.observer import MinMaxObserver
+
+    generator = torch.Generator().manual_seed(5)
+    cases = {"mixed signs": torch.randn(500, generator=generator) * 3,
+             "all positive": torch.rand(300, generator=generator) * 5 + 1,
+             "all negative": -torch.rand(200, generator=generator) * 2 - 0.5,
+             "narrow": torch.randn(100, generator=generator) * 0.01 + 0.3}
+    expected = {}
+    for label, x in cases.items():
+        observer = MinMaxObserver()
+        observer(x)
+        scale, zero_point = observer.calculate_qparams()
+        expected[label] = (float(scale), int(zero_point))
+    with forbidden(*_observer_apis(), reason="compute the range, scale and zero-point yourself: the observer "
+                   "API is what this exercise rebuilds."):
+        got = {label: answer(x.clone()) for label, x in cases.items()}
+    for label, result in got.items():
+        try:
+            scale, zero_point = result
+            scale = float(scale)
+            zero_point = int(zero_point) if float(zero_point) == int(zero_point) else zero_point
+        except (TypeError, ValueError):
+            raise NotYet("return a pair (scale, zero_point) of numbers.") from None
+        want_scale, want_zero_point = expected[label]
+        if not math.isclose(scale, want_scale, rel_tol=1e-5):
+            hint = (" Widen the range to include 0 first: min(x.min(), 0) and max(x.max(), 0)."
+                    if label in ("all positive", "all negative", "narrow") else " Spread the range over 255 steps.")
+            raise NotYet(f"scale {scale:.6g} for the {label} case, expected {want_scale:.6g}.{hint}")
+        if not isinstance(zero_point, int) or zero_point != want_zero_point:
+            raise NotYet(f"zero_point {zero_point!r} for the {label} case, expected {want_zero_point}: the code of "
+                         "0.0 is 0 - round(min / scale), a whole number clamped to [0, 255].")
+    return "Your scales and zero-points match MinMaxObserver on four tensors, including one-signed ones."
+
+
+def _fusion_apis() -> list[tuple[object, str]]:
+    import torch.ao.quantization as tq
+    import torch.ao.quantization.fuser_method_mappings as fusers
+    import torch.nn.utils.fusion as fusion
+
+    return [(tq, "fuse_modules"), (tq, "fuse_modules_qat"), (fusion, "fuse_conv_bn_eval"),
+            (fusion, "fuse_conv_bn_weights"), (torch.nn.utils, "fuse_conv_bn_eval"),
+            (torch.nn.utils, "fuse_conv_bn_weights"), (fusers, "fuse_conv_bn")]
+
+
+def _conv_bn_pair(seed: int, bias: bool, eps: float) -> tuple[nn.Conv2d, nn.BatchNorm2d]:
+    generator = torch.Generator().manual_seed(seed)
+    conv = nn.Conv2d(3, 6, 3, padding=1, bias=bias)
+    bn = nn.BatchNorm2d(6, eps=eps)
+    with torch.no_grad():
+        conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) * 0.3)
+        if bias:
+            conv.bias.copy_(torch.randn(6, generator=generator))
+        bn.weight.copy_(torch.rand(6, generator=generator) + 0.5)
+        bn.bias.copy_(torch.randn(6, generator=generator))
+        bn.running_mean.copy_(torch.randn(6, generator=generator))
+        bn.running_var.copy_(torch.rand(6, generator=generator) * 0.05 + 0.001)   # small: eps matters
+    return conv.eval(), bn.eval()
+
+
+@exercise("05-fold-batchnorm")
+def _fold_batchnorm(answer: Any) -> str:
+    if not callable(answer):
+        raise NotYet("answer with your function fold(conv, bn) returning (weight, bias).")
+    generator = torch.Generator().manual_seed(7)
+    for seed, bias, eps in ((1, False, 1e-5), (2, True, 1e-5), (3, True, 1e-2)):
+        conv, bn = _conv_bn_pair(seed, bias, eps)
+        x = torch.randn(4, 3, 8, 8, generator=generator)
+        with torch.no_grad():
+            expected = bn(conv(x))
+        with forbidden(*_fusion_apis(), reason="fold the BatchNorm with the formulas of section 2; PyTorch's "
+                       "fusion helpers are what this exercise rebuilds."), torch.no_grad():
+            result = answer(copy.deepcopy(conv), copy.deepcopy(bn))
+        try:
+            weight, folded_bias = result
+        except (TypeError, ValueError):
+            raise NotYet("return a pair (weight, bias) of tensors.") from None
+        if not isinstance(weight, torch.Tensor) or not isinstance(folded_bias, torch.Tensor):
+            raise NotYet("return tensors: the folded weight (6, 3, 3, 3) and bias (6,); a conv without bias "
+                         "still gets one after folding.")
+        if weight.shape != conv.weight.shape or folded_bias.shape != (6,):
+            raise NotYet(f"shapes {tuple(weight.shape)} and {tuple(folded_bias.shape)}; expected "
+                         f"{tuple(conv.weight.shape)} and (6,).")
+        with torch.no_grad():
+            got = F.conv2d(x, weight, folded_bias, padding=1)
+        if not torch.allclose(got, expected, atol=1e-4, rtol=1e-4):
+            where = ("with eps = 0.01 (use sqrt(running_var + eps))" if eps > 1e-3 else
+                     "when the conv has a bias (it is shifted and scaled too)" if bias else "")
+            raise NotYet(f"your folded conv differs from conv -> bn by up to {(got - expected).abs().max():.3g} "
+                         f"{where}: W' = W * gamma / sqrt(var + eps) per output channel, "
+                         "b' = beta + (b - mean) * gamma / sqrt(var + eps).")
+    return "Your folded convolution computes conv -> BatchNorm, with and without a conv bias."
+
+
+@exercise("05-keep-first-conv-float")
+def _keep_first_conv_float(answer: Any) -> str:
+    from torch.ao.quantization import QConfigMapping
+    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+
+    from kit.models.cnn import SmallCNN
+    from kit.static_quantization import calibrate
+
+    try:
+        mapping, model, batches, images = answer
+    except (TypeError, ValueError):
+        raise NotYet("answer with (your_mapping, cnn, calibration, images), as the cell shows.") from None
+    if not isinstance(mapping, QConfigMapping):
+        raise NotYet(f"the first item must be a QConfigMapping, got {type(mapping).__name__}.")
+    if not isinstance(model, SmallCNN):
+        raise NotYet("pass the chapter's trained CNN (cnn) as the second item.")
+    prepared = prepare_fx(copy.deepcopy(model).eval(), mapping, (batches[0][:1],))
+    try:
+        calibrate(prepared, batches)
+    except ValueError:
+        raise NotYet("nothing was quantized: set a global qconfig (engine_qconfig) on the mapping.") from None
+    converted = convert_fx(prepared)
+
+    def is_int8(name: str) -> bool:
+        return ".quantized" in type(converted.get_submodule(name)).__module__
+
+    if is_int8("features.0.0"):
+        raise NotYet("the first convolution (features.0.0) was quantized: give it the qconfig None.")
+    float_others = [n for n in ("features.2.0", "features.4.0", "features.6.0", "classifier") if not is_int8(n)]
+    if float_others:
+        raise NotYet(f"{', '.join(float_others)} stayed float: only features.0.0 should; set the global "
+                     "qconfig to engine_qconfig and override just that one module.")
+    with torch.inference_mode():
+        fp32 = float((model.eval()(images.valid_images).argmax(1) == images.valid_labels).float().mean())
+        int8 = float((converted(images.valid_images).argmax(1) == images.valid_labels).float().mean())
+    if int8 < fp32 - 0.01:
+        raise NotYet(f"validation accuracy {int8:.2%} is more than one point under FP32 ({fp32:.2%}): check the "
+                     "qconfig you set globally (use engine_qconfig) and the calibration batches.")
+    return (f"features.0.0 stays float, the rest is int8; validation accuracy {int8:.2%} "
+            f"(FP32 {fp32:.2%}).")
