@@ -25,7 +25,7 @@ CASES = [
     ("03", {"EVAL_TOKENS": -5}, r"EVAL_TOKENS = -5 is not allowed.*whole number >= 1000"),
     ("04", {"MAX_SEQ_LENGTH": 8}, r"MAX_SEQ_LENGTH = 8 is not allowed.*from 32 to 512"),
     ("05", {"CALIBRATION_BATCHES": 0}, r"CALIBRATION_BATCHES = 0 is not allowed.*from 1 to 100"),
-    ("05", {"ENGINE": "tpu"}, r"ENGINE = 'tpu' is not allowed.*x86"),
+    ("05", {"ENGINE": "qnnpack"}, r"ENGINE = 'qnnpack' is not allowed.*x86"),
 ]
 
 
