@@ -32,22 +32,38 @@ def exercise(name: str) -> Callable[[Checker], Checker]:
 
 
 @contextmanager
-def forbidden(*apis: tuple[object, str], reason: str) -> Iterator[None]:
+def forbidden(*apis: tuple[object, str], reason: str, learner: Any = None) -> Iterator[None]:
     """While the learner's code runs, make each (owner, attribute) raise NotYet(reason) instead of working.
 
-    An exercise that asks you to write what an API does cannot be passed by calling that API.
+    An exercise that asks you to write what an API does cannot be passed by calling that API. `learner` (a
+    function, or a tuple of them) also has the names it sees as globals patched, so `from torch.nn.utils
+    import clip_grad_norm_` at the top of a notebook does not get around the block; handing in one of the
+    blocked functions itself is refused at once.
     """
     # A class may inherit the attribute: then the patch is removed afterwards rather than copied onto it.
     saved = [(owner, name, getattr(owner, name), name in vars(owner)) for owner, name in apis]
+    originals = [original for _, _, original, _ in saved]
+    functions = learner if isinstance(learner, tuple) else (learner,) if learner is not None else ()
+    if any(fn is original for fn in functions for original in originals):
+        raise NotYet(reason)
 
     def refuse(*_args: Any, **_kwargs: Any) -> Any:
         raise NotYet(reason)
 
+    rebound = []   # (namespace, key, original) for the learner's own global names of a blocked API
+    for namespace in {id(g): g for fn in functions if isinstance(g := getattr(fn, "__globals__", None), dict)}.values():
+        for key, value in list(namespace.items()):
+            if any(value is original for original in originals):
+                rebound.append((namespace, key, value))
     try:
         for owner, name, _, _ in saved:
             setattr(owner, name, refuse)
+        for namespace, key, _ in rebound:
+            namespace[key] = refuse
         yield
     finally:
+        for namespace, key, original in rebound:
+            namespace[key] = original
         for owner, name, original, own in reversed(saved):
             if own:
                 setattr(owner, name, original)
@@ -107,4 +123,5 @@ from kit.exercises import (  # noqa: E402,F401
     pruning,
     quantization,
     static_quantization,
+    toolbox,
 )

@@ -42,7 +42,7 @@ def _observer_qparams(answer: Any) -> str:
         scale, zero_point = observer.calculate_qparams()
         expected[label] = (float(scale), int(zero_point))
     with forbidden(*_observer_apis(), reason="compute the range, scale and zero-point yourself: the observer "
-                   "API is what this exercise rebuilds."):
+                   "API is what this exercise rebuilds.", learner=answer):
         got = {label: answer(x.clone()) for label, x in cases.items()}
     for label, result in got.items():
         try:
@@ -98,7 +98,7 @@ def _fold_batchnorm(answer: Any) -> str:
         with torch.no_grad():
             expected = bn(conv(x))
         with forbidden(*_fusion_apis(), reason="fold the BatchNorm with the formulas of section 2; PyTorch's "
-                       "fusion helpers are what this exercise rebuilds."), torch.no_grad():
+                       "fusion helpers are what this exercise rebuilds.", learner=answer), torch.no_grad():
             result = answer(copy.deepcopy(conv), copy.deepcopy(bn))
         try:
             weight, folded_bias = result
