@@ -197,3 +197,23 @@ def load_corpus(name: str = "bbc", vocab_size: int = BBC_VOCAB_SIZE) -> Corpus:
             "or use the embedded corpus: corpus='bbc'."
         )
     return Corpus(read_wikitext(dataset.path()), name="WikiText-2")
+
+
+def sentences(tokens: torch.Tensor, eos_id: int, count: int, *, max_length: int, min_length: int = 1,
+              seed: int = 0) -> list[torch.Tensor]:
+    """`count` lines of a token stream (split at `eos_id`, the <eos> itself dropped), of `min_length` to
+    `max_length` tokens (longer lines are cut), drawn at random (seeded): variable-length sequences."""
+    if count < 1:
+        raise ValueError(f"count must be at least 1, got {count}")
+    if not 1 <= min_length <= max_length:
+        raise ValueError(f"need 1 <= min_length <= max_length, got min_length={min_length}, max_length={max_length}")
+    ends = torch.nonzero(tokens == eos_id).flatten()
+    if len(ends) == 0:
+        raise ValueError(f"no <eos> (id {eos_id}) in these tokens: pass corpus.dictionary.word2idx['<eos>']")
+    starts = torch.cat([ends.new_zeros(1), ends[:-1] + 1])
+    lines = [tokens[s:e][:max_length] for s, e in zip(starts.tolist(), ends.tolist(), strict=True)
+             if e - s >= min_length]
+    if len(lines) < count:
+        raise ValueError(f"only {len(lines)} lines have at least {min_length} tokens; ask for fewer than {count}")
+    order = torch.randperm(len(lines), generator=torch.Generator().manual_seed(seed))[:count]
+    return [lines[i] for i in order.tolist()]

@@ -65,3 +65,24 @@ def test_missing_wikitext_names_the_fix(tmp_path, monkeypatch):
 def test_empty_split_is_an_error():
     with pytest.raises(CorpusError, match="empty"):
         Corpus({"train": ["a"], "valid": [], "test": ["a"]})
+
+
+def test_sentences_split_at_eos_cut_and_checked():
+    import pytest
+    import torch
+
+    from kit.data.corpus import sentences
+
+    tokens = torch.tensor([5, 6, 7, 0, 8, 0, 9, 9, 9, 9, 9, 0])
+    lines = sentences(tokens, 0, 3, max_length=4, seed=1)
+    assert sorted(len(s) for s in lines) == [1, 3, 4] and all((s != 0).all() for s in lines)
+    assert [s.tolist() for s in sentences(tokens, 0, 3, max_length=4, seed=1)] == [s.tolist() for s in lines]
+    assert len(sentences(tokens, 0, 2, max_length=9, min_length=3)) == 2
+    with pytest.raises(ValueError, match="count must be at least 1"):
+        sentences(tokens, 0, 0, max_length=4)
+    with pytest.raises(ValueError, match="min_length <= max_length"):
+        sentences(tokens, 0, 1, max_length=2, min_length=3)
+    with pytest.raises(ValueError, match=r"no <eos> \(id 42\)"):
+        sentences(tokens, 42, 1, max_length=4)
+    with pytest.raises(ValueError, match="only 2 lines have at least 3 tokens"):
+        sentences(tokens, 0, 3, max_length=9, min_length=3)
