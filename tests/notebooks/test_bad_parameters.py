@@ -26,6 +26,7 @@ CASES = [
     ("04", {"MAX_SEQ_LENGTH": 8}, r"MAX_SEQ_LENGTH = 8 is not allowed.*from 32 to 512"),
     ("05", {"CALIBRATION_BATCHES": 0}, r"CALIBRATION_BATCHES = 0 is not allowed.*from 1 to 100"),
     ("05", {"ENGINE": "qnnpack"}, r"ENGINE = 'qnnpack' is not allowed.*x86"),
+    ("07", {"MAX_NORM": 0}, r"MAX_NORM = 0 is not allowed.*strictly between 0 and 100"),
 ]
 
 
