@@ -1,0 +1,58 @@
+"""Training a student from the teacher's cached logits (chapter 6), with the same batches as any other run."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from kit.distillation import IGNORE, check_class_counts, check_settings, kd_loss
+from kit.train.batches import epoch_batches
+from kit.train.loop import History, train_steps
+
+
+def fit_student(
+    student: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    teacher_logits: torch.Tensor | None,
+    *,
+    temperature: float = 4.0,
+    alpha: float = 0.5,
+    epochs: float = 1.0,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    seed: int = 0,
+    desc: str | None = "training the student",
+) -> History:
+    """Adam on seeded shuffles of (images, labels), the loss `kd_loss` against the cached teacher logits.
+
+    With `teacher_logits=None` it is plain cross-entropy (alpha must then be 0): the labels-only baseline
+    sees the very same batches. Labels equal to IGNORE (-100) mark images the student learns from the
+    teacher alone.
+    """
+    check_settings(temperature, alpha)
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    if teacher_logits is None:
+        if alpha != 0:
+            raise ValueError("without teacher logits only the label term exists: pass alpha=0 (labels only)")
+        if (labels == IGNORE).all():
+            raise ValueError("no image has a label and there is no teacher: nothing to learn from")
+    elif len(teacher_logits) != len(images):
+        raise ValueError(f"{len(teacher_logits)} teacher logits for {len(images)} images: compute them with "
+                         "kit.distillation.teacher_logits(teacher, images) on these very images")
+    else:
+        with torch.no_grad():
+            check_class_counts(teacher_logits[:1], student.eval()(images[:1]))
+    per_epoch, next_indices = epoch_batches(len(labels), batch_size, seed)
+
+    def next_batch() -> tuple[torch.Tensor, torch.Tensor]:
+        idx = next_indices()
+        return images[idx], idx
+
+    def loss_fn(logits: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        teacher = teacher_logits[idx] if teacher_logits is not None else logits.detach()
+        return kd_loss(logits, teacher, labels[idx], temperature=temperature, alpha=alpha)
+
+    return train_steps(student, next_batch, steps=max(1, round(epochs * per_epoch)), lr=lr, loss_fn=loss_fn,
+                       desc=desc, sampler=next_indices)
