@@ -81,3 +81,39 @@ def check_teacher(teacher: object, expected: type[nn.Module], classes: int) -> n
         raise ValueError(f"the teacher scores {head.out_features} classes, the data has {classes}: train (or "
                          "load) a teacher on the same dataset")
     return teacher
+
+
+def cnn_outputs(model: nn.Module, images: torch.Tensor, block: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(logits, the output of conv block `block` (0-based), the pooled embedding) of a SmallCNN in one pass."""
+    blocks = [i for i, layer in enumerate(model.features) if isinstance(layer, nn.Sequential)]
+    if not 0 <= block < len(blocks):
+        raise ValueError(f"this CNN has conv blocks 0 to {len(blocks) - 1}, not {block}")
+    cut = blocks[block] + 1
+    hint = model.features[:cut](images)
+    embedding = model.flatten(model.features[cut:](hint))
+    return model.classifier(embedding), hint, embedding
+
+
+def hint_loss(student_hint: torch.Tensor, teacher_hint: torch.Tensor, regressor: nn.Module) -> torch.Tensor:
+    """FitNets (Romero et al., 2015): mean squared error between regressor(student's map) and the teacher's map."""
+    mapped = regressor(student_hint)
+    if mapped.shape != teacher_hint.shape:
+        raise ValueError(f"the regressor maps the student's {tuple(student_hint.shape[1:])} feature map to "
+                         f"{tuple(mapped.shape[1:])}, the teacher's is {tuple(teacher_hint.shape[1:])}: use "
+                         f"nn.Conv2d({student_hint.shape[1]}, {teacher_hint.shape[1]}, 1) at the same resolution")
+    return F.mse_loss(mapped, teacher_hint.detach())
+
+
+def relation_loss(student_embedding: torch.Tensor, teacher_embedding: torch.Tensor) -> torch.Tensor:
+    """Relational KD, distance-wise (Park et al., 2019): the pairwise distances between the batch's samples,
+    each set divided by its mean, compared with smooth L1 — the embeddings may have different sizes."""
+    if len(student_embedding) != len(teacher_embedding) or len(student_embedding) < 2:
+        raise ValueError("relation distillation compares pairs of the same images: pass embeddings of one batch "
+                         f"of at least 2 images to both (got {len(student_embedding)} and {len(teacher_embedding)})")
+
+    def normalised_distances(embedding: torch.Tensor) -> torch.Tensor:
+        distances = torch.cdist(embedding.flatten(1), embedding.flatten(1))
+        off_diagonal = distances[~torch.eye(len(embedding), dtype=torch.bool, device=embedding.device)]
+        return off_diagonal / off_diagonal.mean().clamp_min(1e-12)
+
+    return F.smooth_l1_loss(normalised_distances(student_embedding), normalised_distances(teacher_embedding).detach())

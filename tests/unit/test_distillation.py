@@ -77,3 +77,33 @@ def test_teacher_logits_are_computed_once_in_eval_mode():
     with pytest.raises(ValueError, match="batch_size must be positive"):
         kd.teacher_logits(teacher, images, batch_size=0)
     assert torch.allclose(kd.soften(torch.tensor([[1.0, 2.0]]), 1e9), torch.tensor([[0.5, 0.5]]))
+
+
+def test_cnn_outputs_split_the_forward_pass():
+    torch.manual_seed(0)
+    model = SmallCNN(widths=(4, 8, 8, 16)).eval()
+    x = torch.randn(3, 1, 32, 32)
+    logits, hint, embedding = kd.cnn_outputs(model, x, block=2)
+    with torch.no_grad():
+        assert torch.allclose(logits, model(x), atol=1e-6)
+    assert hint.shape == (3, 8, 8, 8) and embedding.shape == (3, 16)
+    with pytest.raises(ValueError, match="conv blocks 0 to 3, not 4"):
+        kd.cnn_outputs(model, x, block=4)
+
+
+def test_hint_loss_is_zero_for_a_perfect_regressor_and_names_the_right_one():
+    student_map = torch.randn(2, 4, 8, 8)
+    regressor = nn.Conv2d(4, 6, 1)
+    with torch.no_grad():
+        assert kd.hint_loss(student_map, regressor(student_map), regressor) < 1e-12
+    with pytest.raises(ValueError, match=r"use nn.Conv2d\(4, 12, 1\)"):
+        kd.hint_loss(student_map, torch.randn(2, 12, 8, 8), regressor)
+
+
+def test_relation_loss_ignores_scale_and_size_but_not_structure():
+    teacher = torch.randn(16, 32)
+    rotation, _ = torch.linalg.qr(torch.randn(32, 32))
+    assert kd.relation_loss(3 * teacher @ rotation, teacher) < 1e-6          # same geometry, other scale/basis
+    assert kd.relation_loss(torch.randn(16, 8), teacher) > 1e-3              # other geometry
+    with pytest.raises(ValueError, match="at least 2 images"):
+        kd.relation_loss(torch.randn(1, 8), torch.randn(1, 32))
