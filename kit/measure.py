@@ -217,8 +217,6 @@ def time_by_module(model: nn.Module, inputs: torch.Tensor, *, runs: int = 10, wa
 
     The entry "" is the whole call; what it has beyond the leaves' sum is spent between modules.
     """
-    import time as _time
-
     if runs < 1:
         raise ValueError(f"runs must be at least 1, got {runs}")
     leaves = {name: m for name, m in model.named_modules() if name and not any(True for _ in m.children())}
@@ -227,18 +225,18 @@ def time_by_module(model: nn.Module, inputs: torch.Tensor, *, runs: int = 10, wa
     handles = []
     for name, module in leaves.items():
         handles.append(module.register_forward_pre_hook(
-            lambda m, a, name=name: started.__setitem__(name, _time.perf_counter())))
+            lambda m, a, name=name: started.__setitem__(name, time.perf_counter())))
         handles.append(module.register_forward_hook(
-            lambda m, a, o, name=name: totals.__setitem__(name, totals[name] + _time.perf_counter() - started[name])))
+            lambda m, a, o, name=name: totals.__setitem__(name, totals[name] + time.perf_counter() - started[name])))
     try:
         with torch_threads(threads), torch.inference_mode():
             for _ in range(warmup):
                 model(inputs)
             totals.update(dict.fromkeys(totals, 0.0))
             for _ in range(runs):
-                start = _time.perf_counter()
+                start = time.perf_counter()
                 model(inputs)
-                totals[""] += _time.perf_counter() - start
+                totals[""] += time.perf_counter() - start
     finally:
         for handle in handles:
             handle.remove()

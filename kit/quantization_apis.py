@@ -7,7 +7,6 @@ release that removes or un-deprecates something makes the test fail instead of l
 
 from __future__ import annotations
 
-import copy
 import importlib
 import warnings
 from collections.abc import Callable
@@ -62,7 +61,7 @@ TABLE: list[ApiRow] = [
            lambda f: f(_with_qconfig(_tiny().train(), qat=True))),
     ApiRow("torch.ao.quantization.quantize_fx.prepare_fx", DEPRECATED, "prepare_pt2e with a quantizer; "
            "X86InductorQuantizer.set_module_name_qconfig replaces QConfigMapping.set_module_name",
-           lambda f: f(copy.deepcopy(nn.Sequential(nn.Conv2d(1, 2, 3)).eval()), _mapping(), _example())),
+           lambda f: f(nn.Sequential(nn.Conv2d(1, 2, 3)).eval(), _mapping(), _example())),
     ApiRow("torch.ao.quantization.quantize_pt2e.prepare_pt2e", REMOVED,
            "torchao.quantization.pt2e.quantize_pt2e.prepare_pt2e (PT2E moved from torch to torchao)"),
     ApiRow("torch.ao.quantization.quantizer.x86_inductor_quantizer.X86InductorQuantizer", REMOVED,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from kit.distillation import IGNORE, check_class_counts, check_settings, kd_loss
 from kit.train.batches import epoch_batches
@@ -51,8 +52,9 @@ def fit_student(
         return images[idx], idx
 
     def loss_fn(logits: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        teacher = teacher_logits[idx] if teacher_logits is not None else logits.detach()
-        return kd_loss(logits, teacher, labels[idx], temperature=temperature, alpha=alpha)
+        if teacher_logits is None:   # labels only: no soft term to compute
+            return F.cross_entropy(logits, labels[idx], ignore_index=IGNORE)
+        return kd_loss(logits, teacher_logits[idx], labels[idx], temperature=temperature, alpha=alpha)
 
     return train_steps(student, next_batch, steps=max(1, round(epochs * per_epoch)), lr=lr, loss_fn=loss_fn,
                        desc=desc, sampler=next_indices)
