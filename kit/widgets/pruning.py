@@ -1,4 +1,4 @@
-"""ipywidgets explorers. Each update is a plain function (tested directly); the widget only wires it up.
+"""Pruning explorers (chapter 2). Each update is a plain function (tested directly); the widget only wires it up.
 
 The model shown is never pruned in place: every update prunes a fresh copy of the trained weights,
 so moving a slider back restores the original accuracy exactly.

@@ -1,0 +1,23 @@
+"""ipywidgets explorers: pruning (chapter 2) and distillation's temperature and weight (chapter 6).
+
+Each explorer's update is a plain function, tested directly; the widget only wires it up.
+"""
+
+from kit.widgets.pruning import (
+    METHOD_LABELS,
+    PruningView,
+    draw_view,
+    sparsity_explorer,
+    sparsity_update,
+    threshold_explorer,
+    threshold_update,
+)
+from kit.widgets.temperature import (
+    SoftTargetFigure,
+    SoftTargetView,
+    soft_target_update,
+    temperature_explorer,
+)
+
+__all__ = ["METHOD_LABELS", "PruningView", "SoftTargetFigure", "SoftTargetView", "draw_view", "soft_target_update",
+           "sparsity_explorer", "sparsity_update", "temperature_explorer", "threshold_explorer", "threshold_update"]
