@@ -172,7 +172,7 @@ def verify(name: str, *, quick: bool = False, data: str | None = None, **options
         details = ", ".join(f"{k}: stored {stored_config.get(k)!r}, now {config.get(k)!r}" for k in changed)
         raise CheckpointMismatch(f"{folder} was trained with another configuration ({details}): {fix}")
     if stored_fingerprint != recipe.fingerprint(config):
-        raise CheckpointMismatch(f"{folder} was trained on different data than the {config['data']} data here: {fix}")
+        raise CheckpointMismatch(f"{folder} was trained {recipe.stale_because(config)}: {fix}")
     return manifest
 
 

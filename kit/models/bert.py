@@ -82,3 +82,25 @@ def load_pair_classifier(source: str | Path = MINILM, num_labels: int = 2) -> tu
             logging.enable_progress_bar()
     model.eval()
     return model, tokenizer
+
+
+def student_from_layers(teacher: Any, layers: tuple[int, ...] | list[int]) -> Any:
+    """A copy of a BERT-family classifier that keeps only the encoder layers `layers` (DistilBERT-style
+    initialisation: the student starts from the teacher's own embeddings, layers, pooler and head)."""
+    import copy
+
+    from torch import nn
+
+    encoder = teacher.base_model.encoder.layer
+    chosen = [int(i) for i in layers]
+    if not chosen or sorted(set(chosen)) != chosen or not all(0 <= i < len(encoder) for i in chosen):
+        raise ValueError(f"layers must be increasing indices of the teacher's {len(encoder)} encoder layers "
+                         f"(0 to {len(encoder) - 1}), got {list(layers)}")
+    student = copy.deepcopy(teacher)
+    student.base_model.encoder.layer = nn.ModuleList(student.base_model.encoder.layer[i] for i in chosen)
+    student.config.num_hidden_layers = len(chosen)
+    for position, layer in enumerate(student.base_model.encoder.layer):  # keep cache bookkeeping consistent
+        attention = getattr(getattr(layer, "attention", None), "self", None)
+        if attention is not None and hasattr(attention, "layer_idx"):
+            attention.layer_idx = position
+    return student

@@ -9,6 +9,7 @@ from torch.nn import functional as F
 from kit.distillation import IGNORE, check_class_counts, check_settings, kd_loss
 from kit.train.batches import epoch_batches
 from kit.train.loop import History, train_steps
+from kit.train.resume import ResumeFile
 
 
 def fit_student(
@@ -58,3 +59,40 @@ def fit_student(
 
     return train_steps(student, next_batch, steps=max(1, round(epochs * per_epoch)), lr=lr, loss_fn=loss_fn,
                        desc=desc, sampler=next_indices)
+
+
+def distill_pairs(
+    student: nn.Module,
+    encoded: dict[str, torch.Tensor],
+    teacher_logits: torch.Tensor,
+    *,
+    temperature: float = 2.0,
+    alpha: float = 0.5,
+    epochs: float = 3.0,
+    batch_size: int = 32,
+    lr: float = 1e-4,
+    seed: int = 0,
+    desc: str | None = "distilling",
+    resume: ResumeFile | None = None,
+) -> History:
+    """A sentence-pair student trained on `kd_loss` against cached teacher logits; as `fine_tune_pairs`
+    otherwise (AdamW, warm-up then linear decay, grad-norm clip 1.0), resumable with `resume`."""
+    from kit.train.pairs import _logits, _rows
+
+    check_settings(temperature, alpha)
+    labels = encoded["labels"]
+    if len(teacher_logits) != len(labels):
+        raise ValueError(f"{len(teacher_logits)} teacher logits for {len(labels)} pairs: compute them on these "
+                         "very pairs (kit.train.pairs.pair_logits)")
+    per_epoch, next_indices = epoch_batches(len(labels), batch_size, seed)
+
+    def next_batch() -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        idx = next_indices()
+        return _rows(encoded, idx), idx
+
+    def loss_fn(logits: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        return kd_loss(logits, teacher_logits[idx], labels[idx], temperature=temperature, alpha=alpha)
+
+    return train_steps(student, next_batch, steps=max(1, round(epochs * per_epoch)), lr=lr, loss_fn=loss_fn,
+                       clip=1.0, forward=_logits, weight_decay=0.01, warmup=0.1, desc=desc, resume=resume,
+                       sampler=next_indices)

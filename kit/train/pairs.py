@@ -81,9 +81,15 @@ def fine_tune_pairs(
 @torch.inference_mode()
 def predict_pairs(model: nn.Module, encoded: Encoded, batch_size: int = 64) -> torch.Tensor:
     """Predicted label (0/1) of every pair."""
+    return pair_logits(model, encoded, batch_size).argmax(dim=1)
+
+
+@torch.inference_mode()
+def pair_logits(model: nn.Module, encoded: Encoded, batch_size: int = 64) -> torch.Tensor:
+    """The model's logits for every pair (eval mode), e.g. a teacher's, computed once for distillation."""
     model.eval()
     size = len(encoded["labels"])
-    return torch.cat([_logits(model, _rows(encoded, chunk)).argmax(dim=1) for chunk in in_chunks(size, batch_size)])
+    return torch.cat([_logits(model, _rows(encoded, chunk)) for chunk in in_chunks(size, batch_size)])
 
 
 def evaluate_pairs(model: nn.Module, encoded: Encoded, batch_size: int = 64) -> dict[str, float]:

@@ -1,4 +1,4 @@
-"""Acceptance, small: `python -m kit prepare --quick` trains all three checkpoints offline, doctor reports
+"""Acceptance, small: `python -m kit prepare --quick` trains every checkpoint offline, doctor reports
 them, and a second run loads them without training again."""
 
 import os
@@ -19,7 +19,7 @@ def run_kit(*args, data_dir):
     env = {**os.environ, "KIT_DATA_DIR": str(data_dir), "KIT_PROGRESS": "off", "HF_HUB_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1", "NO_PROXY": "*", "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY":
            "http://127.0.0.1:9"}  # any attempt to reach the network fails at once
-    return subprocess.run([sys.executable, "-m", "kit", *args], capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run([sys.executable, "-m", "kit", *args], capture_output=True, text=True, env=env, timeout=1200)
 
 
 def test_prepare_quick_then_reuse(data_dir):
