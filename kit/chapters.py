@@ -5,7 +5,8 @@ A chapter declares its checkpoints once, in its notebook metadata::
     "kit": {"needs": [{"checkpoint": "lenet-fashion", "data": "IMAGES"}]}
 
 Each option names the chapter parameter that holds its value (here ``data=IMAGES``); ``quick`` follows
-``QUICK``. The book prepares these before it executes the chapter, which then only loads them.
+``QUICK``, unless the need says ``"mode": "full"`` (the chapter loads the full checkpoint in every mode).
+The book prepares these before it executes the chapter, which then only loads them.
 """
 
 from __future__ import annotations
@@ -76,13 +77,16 @@ def needs(chapter: Path, parameters: dict[str, Any] | None = None) -> list[Need]
     out = []
     for declared in declared_needs(chapter):
         options = []
+        mode = declared.get("mode", "follows QUICK")
+        if mode not in ("follows QUICK", "full"):
+            raise ValueError(f"{chapter.name}: metadata kit.needs gives mode {mode!r}; use \"full\" or leave it out")
         for option, parameter in declared.items():
-            if option == "checkpoint":
+            if option in ("checkpoint", "mode"):
                 continue
             if parameter not in values:
                 raise ValueError(f"{chapter.name}: metadata kit.needs refers to {parameter}, which is not a parameter")
             options.append((option, values[parameter]))
-        out.append(Need(declared["checkpoint"], tuple(options)))
+        out.append(Need(declared["checkpoint"], tuple(options), full=mode == "full"))
     return out
 
 

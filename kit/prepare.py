@@ -13,17 +13,19 @@ from kit.recipes import RECIPES
 
 @dataclass(frozen=True)
 class Need:
-    """One checkpoint with the options it is made with (data=..., base=...); quick is chosen by the caller."""
+    """One checkpoint with the options it is made with (data=..., base=...); quick is chosen by the caller,
+    unless `full` says the chapter always loads the full checkpoint (e.g. a teacher that must be good)."""
 
     checkpoint: str
     options: tuple[tuple[str, Any], ...] = ()
+    full: bool = False
 
     @property
     def kwargs(self) -> dict[str, Any]:
         return dict(self.options)
 
     def __str__(self) -> str:
-        settings = ", ".join(f"{k}={v}" for k, v in self.options)
+        settings = ", ".join([f"{k}={v}" for k, v in self.options] + (["full in every mode"] if self.full else []))
         return f"{self.checkpoint} ({settings})" if settings else self.checkpoint
 
 
@@ -47,8 +49,10 @@ def prepare_needs(needs: list[Need], *, quick: bool = False, force: bool = False
     need that would train (checked before any training starts).
     """
     failures: dict[Need, str] = {}
+    all_quick = quick
     for need in dict.fromkeys(needs):  # each once, in order
         options = need.kwargs
+        quick = all_quick and not need.full
         mode = "quick" if quick else "full"
         try:
             if RECIPES[need.checkpoint].ready_made(**options):
