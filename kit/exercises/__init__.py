@@ -119,6 +119,7 @@ def check(name: str, answer: Any) -> None:
 # Chapter modules register their checks on import.
 from kit.exercises import (  # noqa: E402,F401
     bert_quantization,
+    distillation,
     parametrizations,
     pruning,
     quantization,

@@ -1,0 +1,139 @@
+"""Checks for chapter 6 (knowledge distillation)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch.nn import functional as F
+
+from kit.exercises import NotYet, exercise, forbidden
+
+GIVEN_TEMPERATURE, GIVEN_ALPHA = 1.0, 0.1   # the student exercise 06-beat-student asks to beat
+MARGIN = 0.01                               # ... by one point of validation accuracy, over two seeds
+
+
+def _terms(s: torch.Tensor, t: torch.Tensor, y: torch.Tensor, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(KL(teacher || student) at T, averaged over the batch; cross-entropy over the labelled rows)."""
+    log_q = F.log_softmax(s / temperature, dim=-1)
+    p = F.softmax(t / temperature, dim=-1)
+    soft = (p * (p.clamp_min(1e-30).log() - log_q)).sum(-1).mean()
+    labelled = y != -100
+    hard = F.cross_entropy(s[labelled], y[labelled]) if labelled.any() else s.sum() * 0
+    return soft, hard
+
+
+@exercise("06-kd-loss")
+def _kd_loss(answer: Any) -> str:
+    if not callable(answer):
+        raise NotYet("answer with your function my_kd_loss(student_logits, teacher_logits, labels, temperature, "
+                     "alpha).")
+    import kit.distillation as distillation
+
+    apis = [(distillation, "kd_loss"), (F, "kl_div"), (torch.nn.KLDivLoss, "forward")]
+    generator = torch.Generator().manual_seed(60)
+    for temperature, alpha, unlabelled in ((1.0, 0.5, 0), (4.0, 0.5, 0), (4.0, 0.9, 5), (16.0, 0.3, 0),
+                                           (2.0, 1.0, 0), (8.0, 0.0, 3)):
+        s = (torch.randn(12, 10, generator=generator) * 3).requires_grad_(True)
+        t = torch.randn(12, 10, generator=generator) * 6
+        y = torch.randint(0, 10, (12,), generator=generator)
+        y[:unlabelled] = -100
+        soft, hard = _terms(s, t, y, temperature)
+        expected = alpha * temperature**2 * soft + (1 - alpha) * hard
+        (expected_grad,) = torch.autograd.grad(expected, s)
+        with forbidden(*apis, reason="write the KL divergence from log_softmax and softmax yourself: kd_loss and "
+                       "F.kl_div are what this exercise rebuilds.", learner=answer):
+            got = answer(s, t, y, temperature, alpha)
+        if not isinstance(got, torch.Tensor) or got.numel() != 1:
+            raise NotYet("return the loss as a single-element tensor (a mean over the batch), so it can backprop.")
+        if not got.requires_grad:
+            raise NotYet("the loss carries no gradient: compute it from student_logits without detaching them.")
+        (grad,) = torch.autograd.grad(got.reshape(()), s)
+        if not torch.allclose(got.detach(), expected.detach(), rtol=1e-4, atol=1e-5):
+            no_t2 = alpha * soft + (1 - alpha) * hard
+            hint = (f"at T = {temperature:g}, alpha = {alpha:g} your loss is {float(got.detach()):.5f}, expected "
+                    f"{float(expected):.5f}")
+            if torch.allclose(got.detach(), no_t2.detach(), rtol=1e-4, atol=1e-5):
+                hint += ": the soft term needs the factor T² (its gradient shrinks as 1/T² otherwise)"
+            elif unlabelled:
+                hint += ": labels of -100 mark unlabelled images, which have no label term (ignore_index=-100)"
+            else:
+                hint += ": KL(teacher || student) = sum p_teacher * (log p_teacher - log q_student), both at T, " \
+                        "averaged over the batch; the label term is the plain cross-entropy at T = 1"
+            raise NotYet(hint + ".")
+        if not torch.allclose(grad, expected_grad, rtol=1e-3, atol=1e-6):
+            raise NotYet(f"the value is right but the gradient is not (T = {temperature:g}): is the teacher's side "
+                         "detached and the student's not?")
+    return "Your loss matches in value and gradient at every T and alpha, with and without labels."
+
+
+def _validation_accuracy(make_student: Callable[[int], torch.nn.Module], images: torch.Tensor,
+                         labels: torch.Tensor, teacher_logits: torch.Tensor, valid_x: torch.Tensor,
+                         valid_y: torch.Tensor, epochs: float, lr: float, seeds: list[int], temperature: float,
+                         alpha: float) -> float:
+    from kit.train.classify import accuracy
+    from kit.train.distill import fit_student
+
+    scores = []
+    for seed in seeds:
+        student = make_student(seed)
+        fit_student(student, images, labels, teacher_logits, temperature=temperature, alpha=alpha, epochs=epochs,
+                    lr=lr, seed=seed, desc=None)
+        scores.append(accuracy(student, valid_x, valid_y))
+    return sum(scores) / len(scores)
+
+
+@exercise("06-beat-student")
+def _beat_student(answer: Any) -> str:
+    try:
+        temperature, alpha, make_student, images, labels, teacher_logits, valid_x, valid_y, epochs, lr, seed = answer
+    except (TypeError, ValueError):
+        raise NotYet("answer with (my_temperature, my_alpha, make_student, fit_x, few_labels, fit_teacher_logits, "
+                     "valid_x, valid_y, EPOCHS, STUDENT_LR, SEED), as the cell gives it.") from None
+    if temperature is Ellipsis or alpha is Ellipsis:
+        raise NotYet("set both my_temperature and my_alpha.")
+    from kit.distillation import check_settings
+
+    try:
+        check_settings(temperature, alpha)
+    except ValueError as error:
+        raise NotYet(str(error)) from None
+    if (float(temperature), float(alpha)) == (GIVEN_TEMPERATURE, GIVEN_ALPHA):
+        raise NotYet("those are the given student's own settings: it cannot beat itself.")
+    seeds = [seed, seed + 1]
+    given = _validation_accuracy(make_student, images, labels, teacher_logits, valid_x, valid_y, epochs, lr, seeds,
+                                 GIVEN_TEMPERATURE, GIVEN_ALPHA)
+    yours = _validation_accuracy(make_student, images, labels, teacher_logits, valid_x, valid_y, epochs, lr, seeds,
+                                 float(temperature), float(alpha))
+    if yours < given + MARGIN:
+        unlabelled = float((labels == -100).float().mean())
+        raise NotYet(f"your student reaches {yours:.2%} on the validation images, the given one {given:.2%}. "
+                     f"{unlabelled:.0%} of these images have no label: which term is the only one they feed?")
+    return (f"Your student (T = {float(temperature):g}, alpha = {float(alpha):g}) reaches {yours:.2%} on the "
+            f"validation images against the given student's {given:.2%} (mean of seeds {seeds[0]} and {seeds[1]}).")
+
+
+@exercise("06-omitted-confusion")
+def _omitted_confusion(answer: Any) -> str:
+    try:
+        guess, student, test_x, test_y, omitted, classes = answer
+    except (TypeError, ValueError):
+        raise NotYet("answer with (my_confused_class, omitted_students[SEED], test_x, test_y, OMITTED, classes).") \
+            from None
+    classes = list(classes)
+    if guess not in classes:
+        raise NotYet(f"answer with one of the class names: {', '.join(classes)}.")
+    index = classes.index(omitted)
+    if guess == omitted:
+        raise NotYet(f"the uncorrected student almost never predicts {omitted}: which other class takes its images?")
+    with torch.no_grad():
+        predicted = student(test_x[test_y == index]).argmax(1)
+    counts = predicted.bincount(minlength=len(classes))
+    counts[index] = -1
+    taken = int(counts.argmax())
+    share = float(counts[taken]) / max(1, len(predicted))
+    if classes[taken] != guess:
+        raise NotYet(f"not {guess}: look at the {omitted} row of the teacher's similarity map — which other class "
+                     "does the teacher find most like it?")
+    return f"Yes: the student calls {share:.0%} of the {omitted} test images {guess}."
