@@ -108,7 +108,7 @@ class SoftTargetFigure:
 
     def png(self) -> bytes:
         buffer = io.BytesIO()
-        self.fig.savefig(buffer, format="png", dpi=72)
+        self.fig.savefig(buffer, format="png", dpi=72, pil_kwargs={"compress_level": 1})  # fast over small
         return buffer.getvalue()
 
 
