@@ -1,8 +1,10 @@
 """Layer 4: a real JupyterLab on 127.0.0.1, driven by Playwright in Debian's Chromium.
 
-Opens the executed QUICK copy of the pruning chapter (its parameters cell already says QUICK = True),
-runs every cell, moves the sparsity slider with the keyboard and checks the status line (global sparsity,
-accuracy) changes. A screenshot is kept in build/screenshots/.
+Opens the executed QUICK copies of the pruning chapter and of the distillation chapter (their parameters
+cells already say QUICK = True), runs their cells, moves a slider with the keyboard and checks the status
+line changes: global sparsity and accuracy in chapter 2; T, the loss terms and the loss in chapter 6 (whose
+copy stops after its explorer, so the kernel is idle when the slider moves). Screenshots are kept in
+build/screenshots/.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHAPTER = "02_pruning"
 STATUS = ".kit-pruning-status"
+DISTILLATION = "06_knowledge_distillation"
+DISTILL_STATUS = ".kit-distill-status"
+EXPLORER_CELL = "ch06-explorer"
 
 
 def free_port() -> int:
@@ -37,12 +42,16 @@ def free_port() -> int:
 def lab(executed_chapters, tmp_path_factory):
     """JupyterLab serving a folder with the executed chapter; yields its base URL."""
     root = tmp_path_factory.mktemp("lab")
-    notebook = nbformat.read(executed_chapters[CHAPTER], as_version=4)
-    for cell in notebook.cells:  # start clean: stale widget views would only say "model not found"
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    notebook.metadata.pop("widgets", None)
-    nbformat.write(notebook, root / f"{CHAPTER}.ipynb")
+    for name in (CHAPTER, DISTILLATION):
+        notebook = nbformat.read(executed_chapters[name], as_version=4)
+        if name == DISTILLATION:   # up to the explorer: the rest would keep the kernel busy for a minute
+            ids = [cell.get("id") for cell in notebook.cells]
+            notebook.cells = notebook.cells[: ids.index(EXPLORER_CELL) + 1]
+        for cell in notebook.cells:  # start clean: stale widget views would only say "model not found"
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        notebook.metadata.pop("widgets", None)
+        nbformat.write(notebook, root / f"{name}.ipynb")
     port = free_port()
     env = {**os.environ, "KIT_PROGRESS": "off", "JUPYTER_PLATFORM_DIRS": "1"}
     log = open(root / "jupyterlab.log", "w")  # noqa: SIM115 - closed below
@@ -122,4 +131,52 @@ def test_sparsity_slider_updates_the_status(lab):
             browser.close()
     assert after != before and "global sparsity 60.0%" in after, (before, after)
     assert news_popups == 0, "JupyterLab asked about Jupyter news: is scripts/jupyterlab-overrides.json installed?"
+    assert shot.exists() and shot.stat().st_size > 20_000
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make setup installs it)")
+def test_temperature_slider_updates_the_loss_terms(lab):
+    from playwright.sync_api import sync_playwright
+
+    shot = build_dir() / "screenshots" / f"{DISTILLATION}-jupyterlab.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(f"{lab}/lab/tree/{DISTILLATION}.ipynb", timeout=60_000)
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+            page.locator(".jp-Notebook .jp-CodeCell .cm-content").first.click()
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            page.wait_for_function(
+                "sel => { const el = document.querySelector(sel); return el && el.textContent.includes('soft term'); }",
+                arg=DISTILL_STATUS, timeout=240_000,
+            )
+            status = page.locator(DISTILL_STATUS).first
+            before = status.text_content()
+            assert "T = 4 ·" in before, before
+            slider = page.locator(".kit-temperature-slider").first
+            slider.scroll_into_view_if_needed()
+            handle = slider.locator(".noUi-handle").first
+            handle.focus()
+            for _ in range(4):
+                handle.press("ArrowRight")
+            # Four steps of 0.5 from T = 4: the status (recomputed by the kernel) says T = 6.
+            page.wait_for_function(
+                "sel => { const el = document.querySelector(sel); return el && el.textContent.includes('T = 6 ·'); }",
+                arg=DISTILL_STATUS, timeout=120_000,
+            )
+            after = status.text_content()
+            page.screenshot(path=str(shot), full_page=False)
+        except Exception:
+            page.screenshot(path=str(shot.with_name(f"{DISTILLATION}-jupyterlab-failure.png")), full_page=False)
+            raise
+        finally:
+            browser.close()
+    assert after != before and "loss" in after, (before, after)
     assert shot.exists() and shot.stat().st_size > 20_000

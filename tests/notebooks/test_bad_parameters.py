@@ -26,6 +26,10 @@ CASES = [
     ("04", {"MAX_SEQ_LENGTH": 8}, r"MAX_SEQ_LENGTH = 8 is not allowed.*from 32 to 512"),
     ("05", {"CALIBRATION_BATCHES": 0}, r"CALIBRATION_BATCHES = 0 is not allowed.*from 1 to 100"),
     ("05", {"ENGINE": "qnnpack"}, r"ENGINE = 'qnnpack' is not allowed.*x86"),
+    ("06", {"TEMPERATURE": 0}, r"TEMPERATURE = 0 is not allowed.*strictly between 0 and 100"),
+    ("06", {"ALPHA": 1.5}, r"ALPHA = 1.5 is not allowed.*from 0 to 1"),
+    ("06", {"LABELLED_FRACTION": 0.0}, r"LABELLED_FRACTION = 0.0 is not allowed.*strictly between 0 and 1"),
+    ("06", {"OMITTED": "Cat"}, r"OMITTED = 'Cat' is not allowed.*'Sandal'.*the classes of fashion-embedded"),
     ("07", {"MAX_NORM": 0}, r"MAX_NORM = 0 is not allowed.*strictly between 0 and 100"),
 ]
 

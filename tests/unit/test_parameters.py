@@ -78,3 +78,10 @@ def test_book_cli_refuses_an_unknown_parameter_before_any_work(capsys):
     assert main(["book", "01", "--param", "PAYOFF_STEP=10"]) == 2
     err = capsys.readouterr().err
     assert "unknown parameter PAYOFF_STEP" in err and "PAYOFF_STEPS" in err
+
+
+def test_a_need_can_ask_for_the_full_checkpoint_in_every_mode():
+    assert needs(BY_NAME["06"]) == [Need("cnn-fashion", (("data", "fashion-embedded"),), full=True),
+                                    Need("bert-pairs", (("data", "verses"),)),
+                                    Need("bert-student", (("data", "verses"),))]
+    assert str(needs(BY_NAME["06"])[0]) == "cnn-fashion (data=fashion-embedded, full in every mode)"
