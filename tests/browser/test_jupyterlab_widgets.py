@@ -58,7 +58,8 @@ def lab(executed_chapters, tmp_path_factory):
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip", "127.0.0.1", f"--port={port}",
          "--ServerApp.token=", "--ServerApp.password=", "--allow-root", f"--ServerApp.root_dir={root}",
-         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         f"--LabApp.workspaces_dir={root / 'workspaces'}"],   # no tabs restored from an earlier run
         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,
     )
     url = f"http://127.0.0.1:{port}"
@@ -94,11 +95,12 @@ def test_sparsity_slider_updates_the_status(lab):
         )
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
-            page.goto(f"{lab}/lab/tree/{CHAPTER}.ipynb", timeout=60_000)
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+            page.goto(f"{lab}/lab/workspaces/pruning/tree/{CHAPTER}.ipynb?reset", timeout=60_000)
+            notebook = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
+            page.wait_for_selector(f"{notebook} .jp-Cell", timeout=60_000)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
             # Run every cell (the executed copy carries QUICK = True), then wait for the kernel to settle.
-            page.locator(".jp-Notebook .jp-CodeCell .cm-content").first.click()
+            page.locator(f"{notebook} .jp-CodeCell .cm-content").first.click()
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
             page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
             page.wait_for_function(
@@ -147,10 +149,12 @@ def test_temperature_slider_updates_the_loss_terms(lab):
         )
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
-            page.goto(f"{lab}/lab/tree/{DISTILLATION}.ipynb", timeout=60_000)
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+            # A workspace of its own: the default one would reopen chapter 2's tab beside this one.
+            page.goto(f"{lab}/lab/workspaces/distillation/tree/{DISTILLATION}.ipynb?reset", timeout=60_000)
+            notebook = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
+            page.wait_for_selector(f"{notebook} .jp-Cell", timeout=60_000)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-            page.locator(".jp-Notebook .jp-CodeCell .cm-content").first.click()
+            page.locator(f"{notebook} .jp-CodeCell .cm-content").first.click()
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
             page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
             page.wait_for_function(
