@@ -5,6 +5,7 @@ Each explorer's update is a plain function, tested directly; the widget only wir
 
 from kit.widgets.pruning import (
     METHOD_LABELS,
+    PruningFigure,
     PruningView,
     draw_view,
     sparsity_explorer,
@@ -19,5 +20,6 @@ from kit.widgets.temperature import (
     temperature_explorer,
 )
 
-__all__ = ["METHOD_LABELS", "PruningView", "SoftTargetFigure", "SoftTargetView", "draw_view", "soft_target_update",
-           "sparsity_explorer", "sparsity_update", "temperature_explorer", "threshold_explorer", "threshold_update"]
+__all__ = ["METHOD_LABELS", "PruningFigure", "PruningView", "SoftTargetFigure", "SoftTargetView", "draw_view",
+           "soft_target_update", "sparsity_explorer", "sparsity_update", "temperature_explorer", "threshold_explorer",
+           "threshold_update"]

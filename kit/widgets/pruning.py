@@ -14,6 +14,7 @@ from torch import nn
 
 from kit import pruning
 from kit.train.classify import accuracy
+from kit.widgets.blitting import BlitPNG
 
 METHOD_LABELS = {
     "l1-unstructured": "L1 unstructured (per layer)",
@@ -97,28 +98,84 @@ def draw_view(view: PruningView, title: str = "") -> plt.Figure:
     return fig
 
 
-def _explorer(controls: list, update, figure_title: str):
+class PruningFigure:
+    """The figure of `draw_view`, built once for a model and updated in place: a slider move only resets bar
+    sizes and histogram counts (fixed bins over the unpruned weights) and renders one PNG."""
+
+    BINS = 120
+
+    def __init__(self, model: nn.Module, title: str = "") -> None:
+        import numpy as np
+
+        self.title = title
+        names = [name for name, _ in pruning.prunable(model)]
+        largest = max(float(w.detach().abs().max()) for w in pruning.weights_of(model))
+        self.edges = np.linspace(-largest, largest, self.BINS + 1)
+        total = sum(w.numel() for w in pruning.weights_of(model))
+        self.fig, (self.bars_ax, self.hist_ax) = plt.subplots(1, 2, figsize=(9, 3.2), dpi=72)
+        self.bars = self.bars_ax.barh(names, [0.0] * len(names), color="tab:blue")
+        self.global_line = self.bars_ax.axvline(0.0, color="tab:red", linestyle="--", label="global")
+        self.bars_ax.set_xlim(0, 1)
+        self.bars_ax.invert_yaxis()
+        self.bars_ax.set_xlabel("fraction of weights pruned")
+        self.legend = self.bars_ax.legend(loc="lower right")
+        self.hist_ax.set_yscale("log", nonpositive="clip")
+        self.hist_ax.set_ylim(0.8, 1.5 * total)   # fixed: the axis is not laid out again on every move
+        self.hist_ax.set_xlim(self.edges[0], self.edges[-1])
+        self.hist_ax.set_autoscale_on(False)
+        centres = (self.edges[:-1] + self.edges[1:]) / 2
+        self.hist = self.hist_ax.bar(centres, [1.0] * self.BINS, width=self.edges[1] - self.edges[0],
+                                     color="tab:gray")
+        self.cuts = [self.hist_ax.axvline(0.0, color="tab:red", linestyle="--") for _ in range(2)]
+        self.hist_ax.set_xlabel("weight value (kept weights; red: the cut)")
+        self.suptitle = self.fig.suptitle(title)
+        self.fig.tight_layout()
+        plt.close(self.fig)  # shown as a PNG by the explorer, never by pyplot
+        self.frames = BlitPNG(self.fig, lambda: [*self.bars, self.global_line, self.legend, *self.hist, *self.cuts,
+                                                 self.suptitle])
+
+    def update(self, view: PruningView) -> None:
+        """Move the bars, the global line, the histogram and the cut to `view`."""
+        import numpy as np
+
+        self.suptitle.set_text(self.title or view.status)
+        if view.message:
+            return
+        for bar, value in zip(self.bars, view.layer_sparsity.values(), strict=True):
+            bar.set_width(value)
+        self.global_line.set_xdata([view.global_sparsity] * 2)
+        self.legend.get_texts()[0].set_text(f"global {view.global_sparsity:.1%}")
+        kept = view.weights[view.weights != 0].numpy()
+        counts, _ = np.histogram(kept, bins=self.edges)
+        for rect, count in zip(self.hist, counts, strict=True):
+            rect.set_height(count)
+        for line, x in zip(self.cuts, (-(view.cut or 0.0), view.cut or 0.0), strict=True):
+            line.set_xdata([x, x])
+            line.set_visible(view.cut is not None)
+
+    def png(self) -> bytes:
+        return self.frames.png()
+
+
+def _explorer(controls: list, update, model: nn.Module, figure_title: str):
     import ipywidgets as widgets
-    from IPython.display import display
 
     status = widgets.HTML()
     status.add_class("kit-pruning-status")
-    output = widgets.Output()
+    picture = widgets.Image(format="png")
+    figure = PruningFigure(model, figure_title)
 
     def refresh(_change=None) -> None:
         view = update()
         status.value = f"<b>{view.status}</b>"
-        with output:
-            output.clear_output(wait=True)
-            if not view.message:
-                fig = draw_view(view, figure_title)
-                display(fig)
-                plt.close(fig)
+        figure.update(view)
+        if not view.message:
+            picture.value = figure.png()
 
     for control in controls:
         control.observe(refresh, names="value")
     refresh()
-    return widgets.VBox([widgets.HBox(controls), status, output])
+    return widgets.VBox([widgets.HBox(controls), status, picture])
 
 
 def sparsity_explorer(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, amount: float = 0.5):
@@ -131,7 +188,7 @@ def sparsity_explorer(model: nn.Module, images: torch.Tensor, labels: torch.Tens
                                  continuous_update=False, readout_format=".2f")
     slider.add_class("kit-amount-slider")
     return _explorer([method, slider], lambda: sparsity_update(model, method.value, slider.value, images, labels),
-                     "pruning a copy of the trained LeNet")
+                     model, "pruning a copy of the trained LeNet")
 
 
 def threshold_explorer(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, threshold: float = 0.05,
@@ -144,4 +201,4 @@ def threshold_explorer(model: nn.Module, images: torch.Tensor, labels: torch.Ten
                                  description="threshold", continuous_update=False, readout_format=".3f")
     slider.add_class("kit-threshold-slider")
     return _explorer([slider], lambda: threshold_update(model, slider.value, images, labels, method),
-                     "pruning |w| ≤ threshold in a copy of the trained LeNet")
+                     model, "pruning |w| ≤ threshold in a copy of the trained LeNet")

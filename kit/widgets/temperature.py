@@ -1,12 +1,11 @@
 """The temperature explorer (chapter 6): soft targets and the two distillation loss terms under sliders.
 
-`soft_target_update` computes what one slider position shows; `SoftTargetFigure` keeps one matplotlib figure
-and only moves its bars, so a slider move costs a few milliseconds of arithmetic and one PNG render.
+`soft_target_update` computes what one slider position shows; `SoftTargetFigure` keeps one matplotlib figure,
+moves its bars and redraws only them over the rendered axes (`kit.widgets.blitting`).
 """
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ import torch
 from torch.nn import functional as F
 
 from kit.distillation import check_settings
+from kit.widgets.blitting import BlitPNG
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class SoftTargetFigure:
     def __init__(self, classes: Sequence[str]) -> None:
         self.classes = list(classes)
         k = len(self.classes)
-        self.fig = plt.figure(figsize=(10, 3.2))
+        self.fig = plt.figure(figsize=(10, 3.2), dpi=72)
         grid = self.fig.add_gridspec(1, 3, width_ratios=(1, 4, 1.6))
         self.image_ax = self.fig.add_subplot(grid[0])
         self.bars_ax = self.fig.add_subplot(grid[1])
@@ -85,8 +85,12 @@ class SoftTargetFigure:
         self.loss_ax.set_yticks([0, 1, 2], ["α·T²·KL", "(1−α)·CE", "loss"], fontsize=8)
         self.loss_ax.invert_yaxis()
         self.loss_ax.set_xlabel("nats")
+        self.image_title = self.image_ax.set_title("", fontsize=9)
+        self.suptitle = self.fig.suptitle("", fontsize=9)
         self.fig.tight_layout()
         plt.close(self.fig)  # shown as a PNG by the explorer, never by pyplot
+        self.frames = BlitPNG(self.fig, lambda: [self.image, self.image_title, *self.teacher_bars,
+                                                 *self.student_bars, *self.loss_bars, self.suptitle])
 
     def update(self, view: SoftTargetView, image: torch.Tensor | None = None) -> None:
         """Move the bars (and the image) to `view`."""
@@ -95,21 +99,22 @@ class SoftTargetFigure:
             self.image.set_data(picture)
             self.image.set_clim(float(picture.min()), float(picture.max()) or 1.0)
         if view.message:
-            self.fig.suptitle(view.message, fontsize=9)
+            self.suptitle.set_text(view.message)
             return
         for bars, probs in ((self.teacher_bars, view.teacher), (self.student_bars, view.student)):
             for bar, p in zip(bars, probs.tolist(), strict=True):
                 bar.set_height(p)
         for bar, value in zip(self.loss_bars, (view.soft_term, view.label_term, view.loss), strict=True):
             bar.set_width(value)
-        self.loss_ax.set_xlim(0, max(1.0, 1.15 * view.loss))
-        self.image_ax.set_title(f"label: {self.classes[view.label]}", fontsize=9)
-        self.fig.suptitle(view.status, fontsize=9)
+        limit = 2.0 ** max(0, math.ceil(math.log2(max(1e-9, 1.15 * view.loss))))  # powers of 2: few re-layouts
+        if self.loss_ax.get_xlim()[1] != limit:
+            self.loss_ax.set_xlim(0, limit)
+            self.frames.invalidate()
+        self.image_title.set_text(f"label: {self.classes[view.label]}")
+        self.suptitle.set_text(view.status)
 
     def png(self) -> bytes:
-        buffer = io.BytesIO()
-        self.fig.savefig(buffer, format="png", dpi=72, pil_kwargs={"compress_level": 1})  # fast over small
-        return buffer.getvalue()
+        return self.frames.png()
 
 
 def temperature_explorer(teacher_logits: torch.Tensor, student_logits: torch.Tensor, labels: torch.Tensor,

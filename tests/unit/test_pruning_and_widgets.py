@@ -107,6 +107,23 @@ def test_explorers_update_their_status_when_the_slider_moves(lenet, batch):
     assert "global sparsity 0.0%" not in status.value
 
 
+def test_pruning_figure_is_updated_in_place(lenet, batch):
+    import numpy as np
+
+    figure = widgets.PruningFigure(lenet, "title")
+    view = widgets.sparsity_update(lenet, "global-l1", 0.6, *batch)
+    figure.update(view)
+    assert [bar.get_width() for bar in figure.bars] == pytest.approx(list(view.layer_sparsity.values()))
+    kept = view.weights[view.weights != 0].numpy()
+    assert sum(rect.get_height() for rect in figure.hist) == len(kept)   # every kept weight in one bin
+    assert np.histogram(kept, bins=figure.edges)[0].tolist() == [rect.get_height() for rect in figure.hist]
+    assert all(line.get_visible() for line in figure.cuts) and figure.cuts[1].get_xdata()[0] == view.cut
+    figure.update(widgets.sparsity_update(lenet, "random-unstructured", 0.3, *batch))
+    assert not any(line.get_visible() for line in figure.cuts)          # random pruning has no cut
+    figure.update(widgets.sparsity_update(lenet, "magic", 0.3, *batch))  # a message: nothing moves, no error
+    assert figure.png()[:4] == b"\x89PNG"
+
+
 def test_pruning_exercises_accept_right_answers_and_hint_wrong_ones():
     class Right(prune.BasePruningMethod):
         PRUNING_TYPE = "unstructured"
