@@ -4,17 +4,15 @@
     python benchmarks/bench_pruning.py --no-chapter   # widget latency only
 
 Widget latency is the full work of one slider move as the widget does it: prune a copy, measure the
-accuracy on 1,000 held-out images, draw the figure and render it to PNG (as the inline backend does).
+accuracy on 1,000 held-out images, move the figure's artists and render it to PNG; median, 90th
+percentile, max and CPU time per update, for each control.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,10 +22,9 @@ os.environ.setdefault("KIT_PROGRESS", "off")
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from benchmarks.chapter_figures import fail_if_missed, run_full, write_report  # noqa: E402
+from benchmarks.chapter_figures import fail_if_missed, run_full, update_latency, write_report  # noqa: E402
 from kit import widgets  # noqa: E402
 from kit.checkpoints import ensure  # noqa: E402
 from kit.data.images import load_images  # noqa: E402
@@ -38,35 +35,32 @@ UPDATES = 24  # per method, the issue asks for at least 20
 # up to this global sparsity; at least one structured choice is >= 1.5x faster for <= 1 point; a widget update
 # (prune, score 1,000 images, draw) stays interactive.
 TARGETS = {"imp sparsity within 1 point": 0.90, "structured speed-up": 1.5, "structured points": -1.0,
-           "widget median ms": 500}
-
-
-def time_update(update) -> float:
-    start = time.perf_counter()
-    view = update()
-    fig = widgets.draw_view(view)
-    fig.savefig(io.BytesIO(), format="png")
-    plt.close(fig)
-    return time.perf_counter() - start
+           "widget median ms": 100}
 
 
 def widget_latency(quick: bool) -> dict[str, dict[str, float]]:
+    """Each control's updates as the explorer runs them: prune a copy, score the images, move the figure's
+    artists, render one PNG."""
     model = ensure("lenet-fashion", quick=quick).model
     data = load_images("fashion-embedded")
     images, labels = data.test_images[:1000], data.test_labels[:1000]
+    figure = widgets.PruningFigure(model)
+
+    def move(update):
+        def run() -> None:
+            figure.update(update())
+            figure.png()
+        return run
+
     amounts = [round(0.99 * i / (UPDATES - 1), 3) for i in range(UPDATES)]
     out = {}
     for method in widgets.METHOD_LABELS:
-        time_update(lambda m=method: widgets.sparsity_update(model, m, 0.5, images, labels))  # warm-up
-        samples = [time_update(lambda m=method, a=a: widgets.sparsity_update(model, m, a, images, labels))
-                   for a in amounts]
-        out[method] = {"median_ms": statistics.median(samples) * 1e3, "max_ms": max(samples) * 1e3,
-                       "updates": len(samples)}
+        out[method] = update_latency([move(lambda m=method, a=a: widgets.sparsity_update(model, m, a, images, labels))
+                                      for a in amounts])
     largest = max(float(p.detach().abs().max()) for p in model.parameters())
     thresholds = [largest * i / (UPDATES - 1) * 0.5 for i in range(UPDATES)]
-    samples = [time_update(lambda t=t: widgets.threshold_update(model, t, images, labels)) for t in thresholds]
-    out["threshold"] = {"median_ms": statistics.median(samples) * 1e3, "max_ms": max(samples) * 1e3,
-                        "updates": len(samples)}
+    out["threshold"] = update_latency([move(lambda t=t: widgets.threshold_update(model, t, images, labels))
+                                       for t in thresholds])
     return out
 
 
@@ -80,9 +74,10 @@ def main() -> None:
     if not args.no_chapter:
         result["chapter"] = run_full("02_pruning")
     lines = [f"# Chapter 2 (pruning) — {result['cpu']}, {result['threads']} threads", "",
-             "| widget update | median | max | updates |", "|---|---|---|---|"]
+             "| widget update | median | p90 | max | CPU (median) | updates |", "|---|---|---|---|---|---|"]
     for name, row in result["widget_latency"].items():
-        lines.append(f"| {name} | {row['median_ms']:.0f} ms | {row['max_ms']:.0f} ms | {row['updates']} |")
+        lines.append(f"| {name} | {row['median_ms']:.0f} ms | {row['p90_ms']:.0f} ms | {row['max_ms']:.0f} ms | "
+                     f"{row['cpu_median_ms']:.0f} ms | {row['updates']} |")
     if "chapter" in result:
         f = result["chapter"]["figures"]
         lines += ["", "| chapter figure (full run) | value |", "|---|---|",

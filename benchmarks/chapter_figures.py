@@ -47,3 +47,21 @@ def write_report(name: str, result: dict, lines: list[str]) -> None:
     (OUT / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
     (OUT / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def update_latency(updates: list, warmup: int = 2) -> dict:
+    """Wall and CPU time of explorer updates (each a no-argument callable doing all one slider move does):
+    median, 90th percentile and max milliseconds, median CPU milliseconds (all threads of this process)."""
+    import statistics
+
+    for update in updates[:warmup]:
+        update()
+    walls, cpus = [], []
+    for update in updates:
+        wall, cpu = time.perf_counter(), time.process_time()
+        update()
+        walls.append((time.perf_counter() - wall) * 1e3)
+        cpus.append((time.process_time() - cpu) * 1e3)
+    walls_sorted = sorted(walls)
+    return {"median_ms": statistics.median(walls), "p90_ms": walls_sorted[int(0.9 * (len(walls) - 1))],
+            "max_ms": walls_sorted[-1], "cpu_median_ms": statistics.median(cpus), "updates": len(walls)}
