@@ -42,6 +42,7 @@ def free_port() -> int:
 def lab(executed_chapters, tmp_path_factory):
     """JupyterLab serving a folder with the executed chapter; yields its base URL."""
     root = tmp_path_factory.mktemp("lab")
+    workspaces = tmp_path_factory.mktemp("workspaces")   # outside the served folder
     for name in (CHAPTER, DISTILLATION):
         notebook = nbformat.read(executed_chapters[name], as_version=4)
         if name == DISTILLATION:   # up to the explorer: the rest would keep the kernel busy for a minute
@@ -59,7 +60,7 @@ def lab(executed_chapters, tmp_path_factory):
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip", "127.0.0.1", f"--port={port}",
          "--ServerApp.token=", "--ServerApp.password=", "--allow-root", f"--ServerApp.root_dir={root}",
          "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         f"--LabApp.workspaces_dir={root / 'workspaces'}"],   # no tabs restored from an earlier run
+         f"--LabApp.workspaces_dir={workspaces}"],   # no tabs restored from an earlier run
         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,
     )
     url = f"http://127.0.0.1:{port}"
