@@ -83,11 +83,20 @@ def lab(executed_chapters, tmp_path_factory):
     log.close()
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make setup installs it)")
-def test_sparsity_slider_updates_the_status(lab):
+def wait_for_text(page, selector: str, text: str, timeout_ms: int) -> None:
+    page.wait_for_function(
+        "([sel, text]) => { const el = document.querySelector(sel); return el && el.textContent.includes(text); }",
+        arg=[selector, text], timeout=timeout_ms,
+    )
+
+
+def move_slider(lab: str, chapter: str, *, status_selector: str, ready: str, slider_selector: str, presses: int,
+                expected: str) -> tuple[str, str, int]:
+    """Open `chapter` in its own workspace, run all its cells, press ArrowRight `presses` times on the slider and
+    wait for the status to contain `expected`; returns (status before, status after, news pop-ups seen)."""
     from playwright.sync_api import sync_playwright
 
-    shot = build_dir() / "screenshots" / f"{CHAPTER}-jupyterlab.png"
+    shot = build_dir() / "screenshots" / f"{chapter}-jupyterlab.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(
@@ -96,92 +105,53 @@ def test_sparsity_slider_updates_the_status(lab):
         )
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
-            page.goto(f"{lab}/lab/workspaces/pruning/tree/{CHAPTER}.ipynb?reset", timeout=60_000)
+            # A workspace of its own: the default one would reopen the other chapter's tab beside this one.
+            page.goto(f"{lab}/lab/workspaces/{chapter}/tree/{chapter}.ipynb?reset", timeout=60_000)
             notebook = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
             page.wait_for_selector(f"{notebook} .jp-Cell", timeout=60_000)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-            # Run every cell (the executed copy carries QUICK = True), then wait for the kernel to settle.
+            # Run every cell (the executed copy carries QUICK = True).
             page.locator(f"{notebook} .jp-CodeCell .cm-content").first.click()
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
             page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-            page.wait_for_function(
-                "sel => { const el = document.querySelector(sel); return el && el.textContent.includes('global'); }",
-                arg=STATUS, timeout=240_000,
-            )
-            status = page.locator(STATUS).first
+            wait_for_text(page, status_selector, ready, 240_000)
+            status = page.locator(status_selector).first
             before = status.text_content()
-            assert "global sparsity" in before, before
-            slider = page.locator(".kit-amount-slider").first
+            slider = page.locator(slider_selector).first
             slider.scroll_into_view_if_needed()
             handle = slider.locator(".noUi-handle").first
             handle.focus()
-            for _ in range(10):
+            for _ in range(presses):
                 handle.press("ArrowRight")
-            # Ten steps of 0.01 from 0.50: per-layer L1 at 0.60 prunes 60.0 % of the weights.
-            page.wait_for_function(
-                "sel => { const el = document.querySelector(sel); return el && el.textContent.includes('60.0%'); }",
-                arg=STATUS, timeout=180_000,  # the kernel may still be running later cells
-            )
+            wait_for_text(page, status_selector, expected, 180_000)  # the kernel may still be running later cells
             after = status.text_content()
             # The course's overrides.json (installed by make setup) switches the news consent pop-up off.
             news_popups = page.get_by_text("official Jupyter news").count()
             slider.scroll_into_view_if_needed()
             page.screenshot(path=str(shot), full_page=False)
         except Exception:
-            page.screenshot(path=str(shot.with_name(f"{CHAPTER}-jupyterlab-failure.png")), full_page=False)
+            page.screenshot(path=str(shot.with_name(f"{chapter}-jupyterlab-failure.png")), full_page=False)
             raise
         finally:
             browser.close()
+    assert shot.exists() and shot.stat().st_size > 20_000
+    return before, after, news_popups
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make setup installs it)")
+def test_sparsity_slider_updates_the_status(lab):
+    # Ten steps of 0.01 from 0.50: per-layer L1 at 0.60 prunes 60.0 % of the weights.
+    before, after, news_popups = move_slider(lab, CHAPTER, status_selector=STATUS, ready="global sparsity",
+                                             slider_selector=".kit-amount-slider", presses=10, expected="60.0%")
     assert after != before and "global sparsity 60.0%" in after, (before, after)
     assert news_popups == 0, "JupyterLab asked about Jupyter news: is scripts/jupyterlab-overrides.json installed?"
-    assert shot.exists() and shot.stat().st_size > 20_000
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make setup installs it)")
 def test_temperature_slider_updates_the_loss_terms(lab):
-    from playwright.sync_api import sync_playwright
-
-    shot = build_dir() / "screenshots" / f"{DISTILLATION}-jupyterlab.png"
-    shot.parent.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            # A workspace of its own: the default one would reopen chapter 2's tab beside this one.
-            page.goto(f"{lab}/lab/workspaces/distillation/tree/{DISTILLATION}.ipynb?reset", timeout=60_000)
-            notebook = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
-            page.wait_for_selector(f"{notebook} .jp-Cell", timeout=60_000)
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-            page.locator(f"{notebook} .jp-CodeCell .cm-content").first.click()
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-            page.wait_for_function(
-                "sel => { const el = document.querySelector(sel); return el && el.textContent.includes('soft term'); }",
-                arg=DISTILL_STATUS, timeout=240_000,
-            )
-            status = page.locator(DISTILL_STATUS).first
-            before = status.text_content()
-            assert "T = 4 ·" in before, before
-            slider = page.locator(".kit-temperature-slider").first
-            slider.scroll_into_view_if_needed()
-            handle = slider.locator(".noUi-handle").first
-            handle.focus()
-            for _ in range(4):
-                handle.press("ArrowRight")
-            # Four steps of 0.5 from T = 4: the status (recomputed by the kernel) says T = 6.
-            page.wait_for_function(
-                "sel => { const el = document.querySelector(sel); return el && el.textContent.includes('T = 6 ·'); }",
-                arg=DISTILL_STATUS, timeout=120_000,
-            )
-            after = status.text_content()
-            page.screenshot(path=str(shot), full_page=False)
-        except Exception:
-            page.screenshot(path=str(shot.with_name(f"{DISTILLATION}-jupyterlab-failure.png")), full_page=False)
-            raise
-        finally:
-            browser.close()
-    assert after != before and "loss" in after, (before, after)
-    assert shot.exists() and shot.stat().st_size > 20_000
+    # Four steps of 0.5 from T = 4: the status (recomputed by the kernel) says T = 6.
+    before, after, news_popups = move_slider(lab, DISTILLATION, status_selector=DISTILL_STATUS, ready="soft term",
+                                             slider_selector=".kit-temperature-slider", presses=4,
+                                             expected="T = 6 ·")
+    assert "T = 4 ·" in before and after != before and "loss" in after, (before, after)
+    assert news_popups == 0
