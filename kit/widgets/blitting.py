@@ -42,6 +42,7 @@ class BlitPNG:
         for artist in artists:
             if artist.get_visible():
                 artist.draw(renderer)
+            artist.set_animated(False)   # so the figure still draws whole anywhere else (e.g. display(fig))
         width, height = self.canvas.get_width_height()
         buffer = io.BytesIO()
         Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1).save(

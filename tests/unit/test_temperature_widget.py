@@ -56,3 +56,15 @@ def test_explorer_wires_sliders_to_the_update():
     assert expected.status in status.value and picture.value[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="one row per image"):
         temperature_explorer(teacher, student[:3], labels, ["a", "b", "c", "d"])
+
+
+def test_a_figure_shown_after_a_frame_still_draws_its_bars():
+    import io
+
+    figure = SoftTargetFigure(["a", "b", "c"])
+    figure.update(soft_target_update(torch.tensor([3.0, 0.0, -1.0]), torch.zeros(3), 0, 2.0, 0.5))
+    frame = figure.png()
+    assert not any(bar.get_animated() for bar in figure.teacher_bars)
+    whole = io.BytesIO()
+    figure.fig.savefig(whole, format="png", dpi=72)
+    assert frame[:4] == whole.getvalue()[:4] == b"\x89PNG"
