@@ -138,11 +138,15 @@ def temperature_explorer(teacher_logits: torch.Tensor, student_logits: torch.Ten
     picture = widgets.Image(format="png")
     figure = SoftTargetFigure(classes)
 
+    shown = {"image": None}
+
     def refresh(_change=None) -> None:
         i = index.value
         view = soft_target_update(teacher_logits[i], student_logits[i], int(labels[i]), t_slider.value,
                                   a_slider.value)
-        figure.update(view, None if images is None else images[i])
+        new_image = images is not None and shown["image"] != i   # T and alpha moves leave the picture alone
+        figure.update(view, images[i] if new_image else None)
+        shown["image"] = i
         status.value = f"<b>{view.status}</b>"
         picture.value = figure.png()
 
