@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import platform
+import random
 import statistics
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -183,7 +184,8 @@ def compare_latency(
     """Time each zero-argument callable, interleaved round by round, under a fixed thread count.
 
     Interleaving means slow drifts of the machine (other load, frequency changes) hit every
-    candidate alike, so the ratios are fair even when the absolute times wander.
+    candidate alike, so the ratios are fair even when the absolute times wander; the order is shuffled
+    each round so that no candidate always follows the same neighbour.
     inference=True runs them under torch.inference_mode() (no autograd bookkeeping).
     """
     if not candidates:
@@ -199,10 +201,11 @@ def compare_latency(
             for fn in candidates.values():
                 fn()
         names = list(candidates)
-        for round_index in range(repeats):
-            # Rotate the order each round so no candidate always runs first.
-            shift = round_index % len(names)
-            for name in names[shift:] + names[:shift]:
+        shuffler = random.Random(0)
+        for _ in range(repeats):
+            # A new (seeded) order each round: no candidate always runs first, and none always runs right after
+            # the same other one — a big FP32 model leaves caches and clock speeds that slow whatever follows it.
+            for name in shuffler.sample(names, len(names)):
                 start = time.perf_counter()
                 candidates[name]()
                 samples[name].append(time.perf_counter() - start)

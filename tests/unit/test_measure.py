@@ -72,8 +72,12 @@ def test_compare_latency_interleaves_and_sets_threads():
 
         return run
 
-    measure.compare_latency({"a": make("a"), "b": make("b")}, threads=1, warmup=0, repeats=4)
-    assert order == ["a", "b", "b", "a", "a", "b", "b", "a"]
+    measure.compare_latency({"a": make("a"), "b": make("b"), "c": make("c")}, threads=1, warmup=0, repeats=30)
+    rounds = [order[i:i + 3] for i in range(0, len(order), 3)]
+    assert all(sorted(r) == ["a", "b", "c"] for r in rounds)          # each candidate once per round
+    followers = {(r[i], r[i + 1]) for r in rounds for i in range(2)}
+    assert len(followers) == 6, followers                              # everyone follows everyone sometimes
+    assert len({r[0] for r in rounds}) == 3
     assert set(threads_seen) == {1}
 
 
