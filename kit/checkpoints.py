@@ -68,6 +68,11 @@ class Checkpoint:
     trained_now: bool = False
 
     @property
+    def extra(self) -> Any:
+        """What the recipe loads besides the model: a tokenizer, or the description of chapter 8's grid."""
+        return self.tokenizer
+
+    @property
     def metrics(self) -> dict[str, float]:
         return self.manifest["metrics"]
 

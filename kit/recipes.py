@@ -386,8 +386,157 @@ class BertStudentRecipe(BertPairsRecipe):
         return False
 
 
+# --- chapter 8's grid: the CNN pruned to several budgets, recovered several ways -----------------------
+class CompressionGridRecipe(Recipe):
+    name = "cnn-grid"
+    description = ("chapter 5's CNN pruned to three MAC budgets and recovered four ways (labels, distillation, "
+                   "from scratch, QAT), learning rates chosen on validation (chapter 8)")
+    data_choices = ("fashion-embedded", "fashion-mnist", "mnist")
+    option_names = ("seed",)
+    GRID_FILE = "grid.json"
+
+    def config(self, quick: bool, data: str, **options: Any) -> Config:
+        seed = options.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"the grid's seed is a whole number >= 0, got {seed!r}")
+        # The teacher is the full CNN in both modes (a pipeline that starts from a weak model teaches little);
+        # quick mode scans fewer ratios, has two budgets, one learning rate, one seed and one epoch per model.
+        return {"data": data, "seed": seed, "teacher": "cnn-fashion", "criterion": "bn-scale",
+                "calibration_batches": 20,
+                "ratios": [0.5, 0.25] if quick else [0.75, 0.5, 0.375, 0.25, 0.125],
+                "budgets": [0.5, 0.2] if quick else [0.5, 0.3, 0.15],
+                "lrs": [3e-3] if quick else [1e-3, 3e-3], "seeds": [seed] if quick else [seed, seed + 1, seed + 2],
+                "epochs": 1 if quick else 3, "warmup": 0.05, "temperature": 4.0, "alpha": 0.5,
+                "qat_freeze": 0.8, "engine": "x86", "quick": quick}
+
+    def variant(self, **options: Any) -> str:
+        seed = options.get("seed", 0)
+        return "" if seed == 0 else f"seed{seed}"
+
+    def _teacher(self, config: Config):
+        from kit.checkpoints import ensure
+
+        return ensure(config["teacher"], quick=False, data=config["data"])
+
+    def fingerprint(self, config: Config) -> str:
+        """The data's and the teacher's: a retrained teacher makes the grid out of date."""
+        from kit.checkpoints import verify
+
+        teacher = verify(config["teacher"], quick=False, data=config["data"])
+        return hashlib.sha256((LeNetRecipe().fingerprint(config) + teacher["checksum"]).encode()).hexdigest()[:16]
+
+    def stale_because(self, config: Config) -> str:
+        return (f"from another {config['teacher']} checkpoint than the one stored now (it was retrained), or on "
+                f"other data than the {config['data']} data here")
+
+    def build(self, config: Config) -> tuple[nn.Module, Any]:
+        # The members' shapes come from the sensitivity scan, made in train(), which also fills in the description.
+        return nn.ModuleDict(), {}
+
+    def train(self, model: nn.Module, extra: Any, config: Config, resume: ResumeFile | None = None) -> Trained:
+        from kit.compression_grid import GridData, plan_shapes, train_grid
+        from kit.static_quantization import select_engine
+
+        select_engine(config["engine"])
+        d = _images(config["data"])
+        data = GridData(self._teacher(config).model, d.fit_images, d.fit_labels, d.valid_images, d.valid_labels,
+                        d.test_images, d.test_labels)
+        start = time.perf_counter()
+        saved = resume.load() if resume is not None else None
+        done: dict[str, dict[str, Any]] = {}
+        scan = None
+        if saved is not None:
+            scan = {"drops": {(int(b), float(r)): float(v) for b, r, v in saved["drops"]}, "keeps": saved["keeps"]}
+            for key, entry in saved["done"].items():
+                done[key] = {**entry, "model": self._member_model(key, entry["state"], scan["keeps"], config, d)}
+            print(f"resuming the grid: {len(done)} models already trained (saved in {resume.path})", flush=True)
+        else:
+            drops, keeps = plan_shapes(data, config)
+            scan = {"drops": drops, "keeps": keeps}
+
+        def keep_going(member, result) -> None:
+            if resume is None:
+                return
+            resume.save({"drops": [[b, r, v] for (b, r), v in scan["drops"].items()], "keeps": scan["keeps"],
+                         "done": {k: {"state": r["model"].state_dict(), "valid": r["valid"], "test": r["test"]}
+                                  for k, r in done.items()}})
+
+        grid = train_grid(data, config, done, keep_going, scan=scan)
+        for key in [m["key"] for m in grid["members"]]:
+            model[key] = done[key]["model"]
+        extra.update(grid)
+        metrics = {}
+        for key in model:
+            metrics[f"{key}/valid_accuracy"] = done[key]["valid"]
+            metrics[f"{key}/test_accuracy"] = done[key]["test"]
+        return Trained(metrics, [], time.perf_counter() - start)
+
+    @staticmethod
+    def _member_model(key: str, state: dict[str, torch.Tensor], keeps: list[list[int]], config: Config,
+                      images: Any) -> nn.Module:
+        from kit.models.cnn import SmallCNN
+        from kit.static_quantization import int8_skeleton
+
+        budget = int(key.split("-")[0][1:])
+        classes = len(images.classes)
+        if "-qat-" in key:
+            model = int8_skeleton(keeps[budget], classes, torch.ao.quantization.get_default_qconfig(config["engine"]))
+        else:
+            model = SmallCNN(classes, widths=tuple(keeps[budget]))
+        model.load_state_dict(state)
+        return model.eval()
+
+    def save(self, model: nn.Module, extra: Any, folder: Path) -> None:
+        import json
+
+        from safetensors.torch import save_file
+
+        floats = {k: m for k, m in model.items() if "-qat-" not in k}
+        save_file({f"{k}.{n}": t.contiguous() for k, m in floats.items() for n, t in m.state_dict().items()},
+                  folder / "model.safetensors")
+        int8 = {k: m.state_dict() for k, m in model.items() if "-qat-" in k}
+        torch.save(int8, folder / "qat_int8.pt")
+        (folder / self.GRID_FILE).write_text(json.dumps(extra, indent=1) + "\n")
+
+    def load(self, folder: Path, config: Config) -> tuple[nn.Module, Any]:
+        import json
+
+        from safetensors.torch import load_file
+
+        from kit.static_quantization import select_engine
+
+        select_engine(config["engine"])
+        try:
+            grid = json.loads((folder / self.GRID_FILE).read_text())
+            state = load_file(folder / "model.safetensors")
+            int8 = torch.load(folder / "qat_int8.pt", weights_only=True)
+        except Exception as error:   # unreadable JSON, safetensors or pickle: the same way out
+            raise WeightsMismatch(f"{folder} does not hold a readable grid ({type(error).__name__}: "
+                                  f"{str(error)[:200]})") from None
+        images = _images(config["data"])
+        models = nn.ModuleDict()
+        for member in grid["members"]:
+            key = member["key"]
+            if "-qat-" in key:
+                own = int8.get(key)
+            else:
+                own = {n[len(key) + 1:]: t for n, t in state.items() if n.startswith(key + ".")}
+            if not own:
+                raise WeightsMismatch(f"{folder} has no weights for the grid model {key}")
+            try:
+                models[key] = self._member_model(key, own, grid["keeps"], config, images)
+            except RuntimeError as error:
+                raise WeightsMismatch(f"{folder}: the grid model {key} does not fit its shape ({error})") from None
+        return models, grid
+
+    def headline(self, metrics: dict[str, float]) -> str:
+        models = {k.split("/")[0] for k in metrics}
+        best = max(v for k, v in metrics.items() if k.endswith("/valid_accuracy"))
+        return f"{len(models)} compressed models, best validation accuracy {best:.2%}"
+
+
 RECIPES: dict[str, Recipe] = {r.name: r for r in (LeNetRecipe(), CNNRecipe(), LSTMRecipe(), BertPairsRecipe(),
-                                                  BertStudentRecipe())}
+                                                  BertStudentRecipe(), CompressionGridRecipe())}
 
 
 def seeded(config: Config) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -25,8 +27,13 @@ def fit_student(
     lr: float = 1e-3,
     seed: int = 0,
     desc: str | None = "training the student",
+    warmup: float | None = None,
+    on_step: Callable[[int, nn.Module], None] | None = None,
 ) -> History:
     """Adam on seeded shuffles of (images, labels), the loss `kd_loss` against the cached teacher logits.
+
+    `warmup` (a fraction of the steps) ramps the learning rate up, then lets it decay linearly to 0;
+    `on_step(step, student)` runs after each update (e.g. to freeze observers late in QAT).
 
     With `teacher_logits=None` it is plain cross-entropy (alpha must then be 0): the labels-only baseline
     sees the very same batches. Labels equal to IGNORE (-100) mark images the student learns from the
@@ -58,7 +65,7 @@ def fit_student(
         return kd_loss(logits, teacher_logits[idx], labels[idx], temperature=temperature, alpha=alpha)
 
     return train_steps(student, next_batch, steps=max(1, round(epochs * per_epoch)), lr=lr, loss_fn=loss_fn,
-                       desc=desc, sampler=next_indices)
+                       desc=desc, sampler=next_indices, warmup=warmup, on_step=on_step)
 
 
 def distill_pairs(

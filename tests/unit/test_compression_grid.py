@@ -1,0 +1,78 @@
+"""kit.compression_grid and the cnn-grid recipe: the plan, the learning-rate choice, saving and loading."""
+
+import pytest
+import torch
+from torch import nn
+from torch.ao.quantization import convert
+
+from kit.compression_grid import Member, chosen_lr, later_members, qat_ready, selection_members
+from kit.models.cnn import SmallCNN
+from kit.recipes import RECIPES, WeightsMismatch
+from kit.static_quantization import calibrate, select_engine
+
+CONFIG = {"budgets": [0.5, 0.2], "lrs": [1e-3, 3e-3], "seeds": [4, 5, 6]}
+
+
+def test_the_plan_chooses_learning_rates_on_the_first_seed_then_adds_seeds_and_qat():
+    first = selection_members(CONFIG)
+    assert len(first) == 2 * 3 * 2 and {m.seed for m in first} == {4}
+    valid = {m.key: 0.5 for m in first}
+    valid[Member(0, "labels", 3e-3, 4).key] = 0.9       # budget 0: labels prefer the larger rate
+    valid[Member(1, "distill", 1e-3, 4).key] = 0.9      # budget 1: distill prefers the smaller one
+    assert chosen_lr(CONFIG, valid, 0, "labels") == 3e-3
+    assert chosen_lr(CONFIG, valid, 0, "distill") == 1e-3   # a tie goes to the first candidate
+    later = later_members(CONFIG, valid)
+    assert Member(0, "labels", 3e-3, 5) in later and Member(0, "labels", 3e-3, 6) in later
+    assert Member(1, "qat", 1e-3, 4) in later and not any(m.way == "scratch" for m in later)
+    assert Member(0, "distill", 1e-3, 4).key == "b0-distill-lr0_001-s4"
+
+
+def test_recipe_config_refuses_a_bad_seed_and_names_its_folder_variant():
+    recipe = RECIPES["cnn-grid"]
+    assert recipe.variant(seed=0) == "" and recipe.variant(seed=7) == "seed7"
+    assert recipe.config(True, "fashion-embedded", seed=7)["seeds"] == [7]
+    assert recipe.config(False, "fashion-embedded", seed=7)["seeds"] == [7, 8, 9]
+    for bad in (-1, 1.5, True, "3"):
+        with pytest.raises(ValueError, match="whole number"):
+            recipe.config(True, "fashion-embedded", seed=bad)
+
+
+def tiny_grid():
+    select_engine("x86")
+    torch.manual_seed(0)
+    keeps = [[4, 4, 4, 4]]
+    float_member = SmallCNN(10, widths=(4, 4, 4, 4)).eval()
+    prepared = qat_ready(SmallCNN(10, widths=(4, 4, 4, 4)), "x86")
+    calibrate(prepared, [torch.randn(4, 1, 32, 32)])
+    qat_member = convert(prepared.eval())
+    models = nn.ModuleDict({"b0-distill-lr0_001-s0": float_member, "b0-qat-lr0_001-s0": qat_member})
+    grid = {"drops": [[0, 0.5, 0.1]], "keeps": keeps, "chosen_lr": {},
+            "members": [{"key": "b0-distill-lr0_001-s0"}, {"key": "b0-qat-lr0_001-s0"}]}
+    return models, grid
+
+
+def test_a_saved_grid_loads_back_to_the_same_outputs(tmp_path):
+    recipe = RECIPES["cnn-grid"]
+    config = recipe.config(True, "fashion-embedded")
+    models, grid = tiny_grid()
+    recipe.save(models, grid, tmp_path)
+    loaded, loaded_grid = recipe.load(tmp_path, config)
+    assert loaded_grid == grid
+    x = torch.randn(3, 1, 32, 32)
+    with torch.no_grad():
+        for key in models:
+            assert torch.equal(models[key](x), loaded[key](x)), key
+
+
+def test_a_grid_with_missing_or_misshapen_weights_is_reported(tmp_path):
+    recipe = RECIPES["cnn-grid"]
+    config = recipe.config(True, "fashion-embedded")
+    models, grid = tiny_grid()
+    recipe.save(models, grid, tmp_path)
+    bigger = dict(grid, keeps=[[8, 4, 4, 4]])
+    (tmp_path / "grid.json").write_text(__import__("json").dumps(bigger))
+    with pytest.raises(WeightsMismatch, match="does not fit its shape"):
+        recipe.load(tmp_path, config)
+    (tmp_path / "qat_int8.pt").write_bytes(b"not a torch file")
+    with pytest.raises(WeightsMismatch, match="readable grid"):
+        recipe.load(tmp_path, config)
