@@ -121,6 +121,7 @@ from kit.exercises import (  # noqa: E402,F401
     bert_quantization,
     distillation,
     parametrizations,
+    pipeline,
     pruning,
     quantization,
     static_quantization,
