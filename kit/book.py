@@ -264,10 +264,40 @@ def build_site(executed: Path | None = None, out_dir: Path | None = None) -> Pat
     for notebook in notebooks:
         label_injected_parameters(notebook, source / "chapters" / notebook.name)
     (source / "results.md").write_text(results_page(root / "benchmarks" / "results"), encoding="utf-8")
+    index = source / "index.md"
+    index.write_text(index.read_text(encoding="utf-8") + landing_figure(notebooks, source / "_static"),
+                     encoding="utf-8")
     status = build_main(["-b", "html", "-q", "-W", "--keep-going", "-c", str(root / "docs"), str(source), str(out_dir)])
     if status != 0:
         raise RuntimeError(f"sphinx-build failed (exit {status}); its warnings are printed above")
     return out_dir / "index.html"
+
+
+LANDING_TAG = "landing-figure"   # the chapter cell whose PNG the landing page shows
+
+
+def landing_figure(notebooks: list[Path], static: Path) -> str:
+    """Markdown for the landing page: the first PNG of the executed cell tagged `landing-figure` (chapter 8's
+    Pareto front), copied into the site's static files; a sentence saying why when no chapter has one."""
+    import base64
+
+    for notebook in notebooks:
+        book = nbformat.read(notebook, as_version=4)
+        for cell in book.cells:
+            if LANDING_TAG not in cell.metadata.get("tags", []):
+                continue
+            for output in cell.get("outputs", []):
+                png = output.get("data", {}).get("image/png")
+                if png:
+                    (static / "landing.png").write_bytes(base64.b64decode(png))
+                    return ("\n## The course in one figure\n\n"
+                            f"![Accuracy against time for every compressed variant of {notebook.stem}]"
+                            "(_static/landing.png)\n\n"
+                            f"Every model of [chapter 8](chapters/{notebook.stem}) as this build measured it: "
+                            "validation accuracy against 1-thread time relative to the dense CNN, marker size "
+                            "the model's bytes, the Pareto front dashed.\n")
+    return ("\n## The course in one figure\n\nChapter 8's Pareto front appears here once the site is built "
+            "with that chapter executed (`python -m kit book`).\n")
 
 
 def label_injected_parameters(notebook: Path, target: Path) -> None:

@@ -29,6 +29,9 @@ CHAPTER = "02_pruning"
 STATUS = ".kit-pruning-status"
 DISTILLATION = "06_knowledge_distillation"
 DISTILL_STATUS = ".kit-distill-status"
+PIPELINE = "08_compression_pipeline"
+PIPELINE_STATUS = ".kit-pipeline-status"
+PIPELINE_EXPLORER_CELL = "ch08-explorer"
 EXPLORER_CELL = "ch06-explorer"
 
 
@@ -43,11 +46,12 @@ def lab(executed_chapters, tmp_path_factory):
     """JupyterLab serving a folder with the executed chapter; yields its base URL."""
     root = tmp_path_factory.mktemp("lab")
     workspaces = tmp_path_factory.mktemp("workspaces")   # outside the served folder
-    for name in (CHAPTER, DISTILLATION):
+    for name in (CHAPTER, DISTILLATION, PIPELINE):
         notebook = nbformat.read(executed_chapters[name], as_version=4)
-        if name == DISTILLATION:   # up to the explorer: the rest would keep the kernel busy for a minute
+        last = {DISTILLATION: EXPLORER_CELL, PIPELINE: PIPELINE_EXPLORER_CELL}.get(name)
+        if last:   # up to the explorer: the rest would keep the kernel busy for a minute
             ids = [cell.get("id") for cell in notebook.cells]
-            notebook.cells = notebook.cells[: ids.index(EXPLORER_CELL) + 1]
+            notebook.cells = notebook.cells[: ids.index(last) + 1]
         for cell in notebook.cells:  # start clean: stale widget views would only say "model not found"
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
@@ -154,4 +158,17 @@ def test_temperature_slider_updates_the_loss_terms(lab):
                                              slider_selector=".kit-temperature-slider", presses=4,
                                              expected="T = 6 ·")
     assert "T = 4 ·" in before and after != before and "loss" in after, (before, after)
+    assert news_popups == 0
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make setup installs it)")
+def test_budget_slider_moves_the_highlighted_variant(lab):
+    # One step right from the first pruned budget: the distilled int8 PTQ model of the next budget (QUICK grid).
+    from kit.recipes import RECIPES
+
+    first, second = RECIPES["cnn-grid"].config(True, "fashion-embedded")["budgets"][:2]
+    before, after, news_popups = move_slider(lab, PIPELINE, status_selector=PIPELINE_STATUS, ready="int8 PTQ",
+                                             slider_selector=".kit-budget-slider", presses=1,
+                                             expected=f"{second:.0%} MACs distill int8 PTQ: validation")
+    assert before.startswith(f"{first:.0%} MACs distill int8 PTQ") and "faster" in after, (before, after)
     assert news_popups == 0

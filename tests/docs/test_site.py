@@ -153,3 +153,12 @@ def test_injected_parameters_are_labelled_and_results_have_a_page(site):
     results = index.parent / "results.html"
     assert results.exists() and "results.html" in index.read_text()
     assert "Measurements" in results.read_text()
+
+
+def test_landing_page_shows_the_pareto_front_of_chapter_8(site):
+    index, executed = site
+    html = index.read_text()
+    if "08_compression_pipeline" in executed:
+        assert "_static/landing.png" in html and (index.parent / "_static" / "landing.png").stat().st_size > 10_000
+    else:
+        assert "Pareto front appears here once" in html

@@ -31,6 +31,8 @@ CASES = [
     ("06", {"LABELLED_FRACTION": 0.0}, r"LABELLED_FRACTION = 0.0 is not allowed.*strictly between 0 and 1"),
     ("06", {"OMITTED": "Cat"}, r"OMITTED = 'Cat' is not allowed.*'Sandal'.*the classes of fashion-embedded"),
     ("07", {"MAX_NORM": 0}, r"MAX_NORM = 0 is not allowed.*strictly between 0 and 100"),
+    ("08", {"IMAGES": "cifar"}, r"IMAGES = 'cifar' is not allowed.*fashion-embedded"),
+    ("08", {"SEED": -2}, r"SEED = -2 is not allowed"),
 ]
 
 

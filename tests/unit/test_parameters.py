@@ -85,3 +85,9 @@ def test_a_need_can_ask_for_the_full_checkpoint_in_every_mode():
                                     Need("bert-pairs", (("data", "verses"),)),
                                     Need("bert-student", (("data", "verses"),))]
     assert str(needs(BY_NAME["06"])[0]) == "cnn-fashion (data=fashion-embedded, full in every mode)"
+
+
+def test_chapter_8_asks_for_the_full_cnn_and_a_grid_of_its_own_seed():
+    assert needs(BY_NAME["08"]) == [Need("cnn-fashion", (("data", "fashion-embedded"),), full=True),
+                                    Need("cnn-grid", (("data", "fashion-embedded"), ("seed", 0)))]
+    assert needs(BY_NAME["08"], {"SEED": 7})[1] == Need("cnn-grid", (("data", "fashion-embedded"), ("seed", 7)))
