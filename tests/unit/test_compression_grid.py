@@ -76,3 +76,43 @@ def test_a_grid_with_missing_or_misshapen_weights_is_reported(tmp_path):
     (tmp_path / "qat_int8.pt").write_bytes(b"not a torch file")
     with pytest.raises(WeightsMismatch, match="readable grid"):
         recipe.load(tmp_path, config)
+
+
+def test_an_interrupted_grid_resumes_after_its_last_finished_model(tmp_path, monkeypatch, capsys):
+    """Models finished before an interruption (QAT's int8 ones included) are kept and not trained again."""
+    import kit.compression_grid as grid_module
+    from kit.train.resume import ResumeFile
+
+    recipe = RECIPES["cnn-grid"]
+    config = recipe.config(True, "fashion-embedded")
+    trained = []
+
+    def fake_member(member, keep, data, logits, config_, desc=None):
+        if len(trained) == 7 and not fake_member.resumed:   # after the first QAT model
+            raise KeyboardInterrupt("stopped by the test")
+        trained.append(member.key)
+        torch.manual_seed(len(trained))
+        if member.way == "qat":
+            prepared = qat_ready(SmallCNN(10, widths=tuple(keep)), "x86")
+            calibrate(prepared, [torch.randn(2, 1, 32, 32)])
+            return convert(prepared.eval())
+        return SmallCNN(10, widths=tuple(keep)).eval()
+
+    fake_member.resumed = False
+    monkeypatch.setattr(grid_module, "train_member", fake_member)
+    monkeypatch.setattr(grid_module, "plan_shapes", lambda data, config_: ({(0, 0.5): 0.1}, [[4, 4, 4, 4]] * 2))
+    monkeypatch.setattr(grid_module, "accuracy", lambda model, x, y: 0.5, raising=False)
+    monkeypatch.setattr("kit.train.classify.accuracy", lambda model, x, y: 0.5)
+    monkeypatch.setattr(type(recipe), "_teacher", lambda self, config_: type("T", (), {"model": SmallCNN(10)})())
+    monkeypatch.setattr("kit.distillation.teacher_logits", lambda teacher, images: torch.zeros(len(images), 10))
+    resume = ResumeFile(tmp_path / "grid.resume.pt", config)
+    model, extra = recipe.build(config)
+    with pytest.raises(KeyboardInterrupt):
+        recipe.train(model, extra, config, resume=resume)
+    assert len(trained) == 7 and resume.path.is_file()
+    fake_member.resumed = True
+    model, extra = recipe.build(config)
+    result = recipe.train(model, extra, config, resume=ResumeFile(tmp_path / "grid.resume.pt", config))
+    assert "resuming the grid: 7 models already trained" in capsys.readouterr().out
+    assert len(trained) == 8 and len(set(trained)) == 8     # 6 selection runs and 2 QAT, none twice
+    assert set(model.keys()) == set(trained) and len(result.metrics) == 16
