@@ -72,8 +72,9 @@ class ParetoFigure:
         self.ax.set_ylabel("validation accuracy (%)")
         self.ax.legend(fontsize=7, loc="lower right", ncol=2)
         self.highlight = self.ax.scatter([], [], s=700, facecolors="none", edgecolors="red", linewidths=2)
-        self.title = self.ax.set_title("", fontsize=9)
+        self.title = self.ax.set_title("M", fontsize=9)   # a line of room for the status the updates write
         self.fig.tight_layout()
+        self.title.set_text("")
         plt.close(self.fig)   # shown as a PNG by the explorer, never by pyplot
         self.frames = BlitPNG(self.fig, lambda: [self.highlight, self.title])
 
