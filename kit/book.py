@@ -265,8 +265,10 @@ def build_site(executed: Path | None = None, out_dir: Path | None = None) -> Pat
         label_injected_parameters(notebook, source / "chapters" / notebook.name)
     (source / "results.md").write_text(results_page(root / "benchmarks" / "results"), encoding="utf-8")
     index = source / "index.md"
-    index.write_text(index.read_text(encoding="utf-8") + landing_figure(notebooks, source / "_static"),
-                     encoding="utf-8")
+    page, figure = index.read_text(encoding="utf-8"), landing_figure(notebooks, source / "_static")
+    anchor = "\n## Set-up"   # the figure goes before the set-up section, or at the end of a page without one
+    page = page.replace(anchor, figure + anchor, 1) if anchor in page else page + figure
+    index.write_text(page, encoding="utf-8")
     status = build_main(["-b", "html", "-q", "-W", "--keep-going", "-c", str(root / "docs"), str(source), str(out_dir)])
     if status != 0:
         raise RuntimeError(f"sphinx-build failed (exit {status}); its warnings are printed above")
