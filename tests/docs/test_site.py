@@ -164,3 +164,10 @@ def test_landing_page_shows_the_pareto_front_of_chapter_8(site):
         assert html.index("course in one figure") < html.index("Set-up: two commands")
     else:
         assert "Pareto front appears here once" in html
+
+
+def test_instructor_page_is_in_the_site(site):
+    index, _ = site
+    assert "instructors.html" in index.read_text()
+    page = (index.parent / "instructors.html").read_text()
+    assert "Running a class" in page and "binder/" in page and "Littlest JupyterHub" in page

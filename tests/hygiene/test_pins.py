@@ -1,4 +1,5 @@
-"""Layer 6: pyproject.toml and environment.yml pin the same things; the compatibility table is true."""
+"""Layer 6: pyproject.toml, environment.yml and the classroom image (binder/) pin the same things; the
+compatibility table is true."""
 
 from __future__ import annotations
 
@@ -36,6 +37,25 @@ def test_environment_yml_matches_pyproject():
     assert environment_requirements() == pyproject_requirements()
     python_pin = re.search(r"- python=(\S+)", (ROOT / "environment.yml").read_text()).group(1)
     assert python_pin == compat.TESTED["python"]
+
+
+def test_classroom_image_installs_the_runtime_pins_and_prepares_checkpoints():
+    """binder/ (repo2docker): the kit's dependencies and `notebooks` extra, verbatim; torch from the CPU index;
+    postBuild stops at the first failure and trains every checkpoint into the data dir `start` points at."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = set(project["dependencies"]) | set(project["optional-dependencies"]["notebooks"])
+    lines = [line.strip() for line in (ROOT / "binder" / "requirements.txt").read_text().splitlines()]
+    pins = {line for line in lines if line and not line.startswith(("#", "-"))}
+    assert pins == wanted
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in lines
+    python_pin = (ROOT / "binder" / "runtime.txt").read_text().strip()
+    assert python_pin == f"python-{compat.TESTED['python']}"
+    post_build = (ROOT / "binder" / "postBuild").read_text()
+    assert post_build.startswith("#!/bin/bash") and "set -euo pipefail" in post_build
+    assert "python -m kit prepare" in post_build and "source binder/kit-data-dir.sh" in post_build
+    assert "kit-data-dir.sh" in (ROOT / "binder" / "start").read_text()
+    for script in ("postBuild", "start"):
+        assert (ROOT / "binder" / script).stat().st_mode & 0o111, f"binder/{script} is not executable"
 
 
 def readme_table() -> dict[str, str]:
