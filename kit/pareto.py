@@ -13,7 +13,7 @@ class Variant:
     """One measured way of compressing: how, how accurate, how fast and how large.
 
     When the way was trained with several seeds, the accuracies are means over them and `valid_worst` is the
-    lowest seed's validation accuracy (a single model: the same number). `valid_drop_se` is the standard error
+    validation accuracy of its worst seed (a single model: the same number). `valid_drop_se` is the standard error
     of its validation accuracy drop from the reference model, paired image by image (`paired_drop_se`).
     """
 
