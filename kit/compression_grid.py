@@ -17,19 +17,19 @@ to `on_done`, so an interrupted grid restarts after the last finished model.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
-from torch.ao.quantization import DeQuantStub, QuantStub, convert, fuse_modules_qat, prepare_qat
+from torch.ao.quantization import convert
 from torch.ao.quantization.fake_quantize import disable_observer
 
 from kit.channel_allocation import allocate, keep_counts, recalibrate_batchnorm, sensitivity_scan
 from kit.channel_pruning import slimmed
-from kit.models.cnn import SmallCNN, fusable_triples
+from kit.models.cnn import SmallCNN
+from kit.static_quantization import qat_ready
 
 WAYS = ("labels", "distill", "scratch", "qat")
 SEEDED_WAYS = ("labels", "distill")   # the ways compared over several seeds
@@ -72,14 +72,6 @@ def later_members(config: dict[str, Any], valid: dict[str, float]) -> list[Membe
             out += [Member(b, way, chosen_lr(config, valid, b, way), s) for s in config["seeds"][1:]]
         out.append(Member(b, "qat", chosen_lr(config, valid, b, "distill"), config["seeds"][0]))
     return out
-
-
-def qat_ready(model: SmallCNN, engine: str) -> nn.Module:
-    """A training-mode copy between Quant/DeQuant stubs, conv-bn-relu fused for QAT, fake quantization inserted."""
-    wrapped = nn.Sequential(QuantStub(), copy.deepcopy(model), DeQuantStub()).train()
-    fused = fuse_modules_qat(wrapped, fusable_triples(model, prefix="1."))
-    fused.qconfig = torch.ao.quantization.get_default_qat_qconfig(engine)
-    return prepare_qat(fused)
 
 
 def recover(model: nn.Module, way: str, images: torch.Tensor, labels: torch.Tensor, teacher_logits: torch.Tensor,

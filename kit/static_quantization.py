@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.ao.quantization import DeQuantStub, QuantStub, convert, fuse_modules, prepare
+from torch.ao.quantization import DeQuantStub, QuantStub, convert, fuse_modules, fuse_modules_qat, prepare, prepare_qat
 from torch.ao.quantization.observer import ObserverBase
 
 from kit.checkpoints import CheckpointCorrupted, CheckpointMismatch
@@ -95,6 +95,15 @@ def quantizable(cnn: SmallCNN) -> nn.Sequential:
         raise TypeError(f"expected a kit.models.cnn.SmallCNN, got {type(cnn).__name__}")
     wrapped = nn.Sequential(QuantStub(), copy.deepcopy(cnn), DeQuantStub()).eval()
     return fuse_modules(wrapped, fusable_triples(cnn, prefix="1."))
+
+
+def qat_ready(model: SmallCNN, engine: str) -> nn.Module:
+    """The QAT counterpart of `quantizable`: a training-mode copy between stubs, conv-bn-relu fused for QAT
+    (BatchNorm kept separate), `engine`'s default QAT qconfig, fake quantization inserted by `prepare_qat`."""
+    wrapped = nn.Sequential(QuantStub(), copy.deepcopy(model), DeQuantStub()).train()
+    fused = fuse_modules_qat(wrapped, fusable_triples(model, prefix="1."))
+    fused.qconfig = torch.ao.quantization.get_default_qat_qconfig(engine)
+    return prepare_qat(fused)
 
 
 def quantize_static(cnn: SmallCNN, qconfig: torch.ao.quantization.QConfig,
