@@ -25,6 +25,9 @@ def _run(argv: list[str] | None) -> int:
     prep.add_argument("--force", action="store_true",
                       help="retrain even when a checkpoint is stored (the old one is kept as *.previous)")
     prep.add_argument("--data", help="train on this data instead of the embedded default (e.g. wikitext-2, mrpc)")
+    prep.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                      help="a recipe option (e.g. seed=7 for cnn-grid, chapter 8's grid at another SEED); "
+                           "repeatable")
     prep.add_argument("names", nargs="*", help="checkpoints to prepare (default: all)")
     book = commands.add_parser("book", help="execute the chapters and build the documentation site")
     book.add_argument("--quick", action="store_true", help="run the chapters with QUICK=True (small, fast)")
@@ -39,9 +42,16 @@ def _run(argv: list[str] | None) -> int:
 
         return report(brief=args.brief)
     if args.command == "prepare":
+        from kit.chapters import parse_assignment
+        from kit.parameters import ParameterError
         from kit.prepare import prepare
 
-        return prepare(args.names, quick=args.quick, force=args.force, data=args.data)
+        try:
+            options = dict(parse_assignment(text, flag="--option", example="seed=7") for text in args.option)
+        except ParameterError as error:
+            print(f"prepare: {error}", file=sys.stderr)
+            return 2
+        return prepare(args.names, quick=args.quick, force=args.force, data=args.data, options=options)
     from kit.book import build_book
     from kit.chapters import parse_assignment
     from kit.parameters import ParameterError

@@ -36,12 +36,12 @@ def parameter_defaults(chapter: Path) -> dict[str, Any]:
     return defaults
 
 
-def parse_assignment(text: str) -> tuple[str, Any]:
+def parse_assignment(text: str, *, flag: str = "--param", example: str = "SEED=7") -> tuple[str, Any]:
     """'NAME=VALUE' -> (NAME, value): a Python literal when VALUE is one (0.5, True, 'x'), else the string."""
     name, sep, raw = text.partition("=")
     name = name.strip()
     if not sep or not name.isidentifier():
-        raise ParameterError(f"--param takes NAME=VALUE (e.g. SEED=7), got {text!r}")
+        raise ParameterError(f"{flag} takes NAME=VALUE (e.g. {example}), got {text!r}")
     try:
         value = ast.literal_eval(raw.strip())
     except (ValueError, SyntaxError):

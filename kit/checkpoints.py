@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import platform
+import shlex
 import shutil
 import tempfile
 import time
@@ -104,12 +105,17 @@ def folder_for(name: str, *, quick: bool = False, data: str | None = None, **opt
     return checkpoints_dir() / f"{name}{suffix}{'-quick' if quick else ''}"
 
 
+def _prepare_command(name: str, quick: bool, data: str | None, options: dict[str, Any] | None,
+                     force: bool = False) -> str:
+    """The `python -m kit prepare` line that trains exactly this checkpoint (its options included)."""
+    flags = (" --force" if force else "") + (" --quick" if quick else "") + (f" --data {data}" if data else "")
+    flags += "".join(f" --option {shlex.quote(f'{k}={v!r}')}" for k, v in sorted((options or {}).items()))
+    return f"python -m kit prepare{flags} {name}"
+
+
 def _fix(name: str, quick: bool, data: str | None, options: dict[str, Any] | None = None) -> str:
-    if options and _recipe(name).variant(**options):
-        settings = "".join(f", {k}={v!r}" for k, v in options.items())
-        return f"retrain it with ensure({name!r}, quick={quick}, data={data!r}{settings}, force=True)"
-    flags = (" --quick" if quick else "") + (f" --data {data}" if data else "")
-    return f"retrain it with `python -m kit prepare --force{flags} {name}` (or ensure(..., force=True))"
+    command = _prepare_command(name, quick, data, options, force=True)
+    return f"retrain it with `{command}` (or ensure(..., force=True))"
 
 
 def resume_path(folder: Path) -> Path:
@@ -206,11 +212,11 @@ def ensure(
             return Checkpoint(name, model, manifest, folder, extra)
     config = _config(recipe, quick, data, options)
     if os.environ.get(TRAINING_ENV_VAR, "on") == "off":
-        flags = (" --quick" if quick else "") + (f" --data {data}" if data else "")
         raise TrainingDisabled(
             f"the {name} checkpoint in {folder} is not trained, and training is switched off here "
             f"(${TRAINING_ENV_VAR}=off: `python -m kit book` prepares checkpoints before it executes chapters, "
-            f"from the needs each chapter declares in its metadata). Run `python -m kit prepare{flags} {name}`."
+            f"from the needs each chapter declares in its metadata). "
+            f"Run `{_prepare_command(name, quick, data, options)}`."
         )
     require_data_dir()
     return _train_and_store(recipe, folder, config)

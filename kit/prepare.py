@@ -30,14 +30,26 @@ class Need:
 
 
 def prepare(names: list[str] | None = None, *, quick: bool = False, force: bool = False,
-            data: str | None = None) -> int:
-    """Ensure each named checkpoint (default: all); returns 0 when all are ready, 1 otherwise."""
-    names = names or list(RECIPES)
+            data: str | None = None, options: dict[str, Any] | None = None) -> int:
+    """Ensure each named checkpoint (default: all); returns 0 when all are ready, 1 otherwise.
+
+    `options` (e.g. {"seed": 7}) go to every named checkpoint, which must take each of them.
+    """
+    options = options or {}
+    names = names or ([n for n in RECIPES if set(options) <= set(RECIPES[n].option_names)] if options
+                      else list(RECIPES))
     unknown = [n for n in names if n not in RECIPES]
     if unknown:
         print(f"prepare: unknown checkpoint(s) {', '.join(unknown)}; choose from {', '.join(RECIPES)}")
         return 1
-    needs = [Need(name, (("data", data),) if data else ()) for name in names]
+    for name in names:
+        extra = sorted(set(options) - set(RECIPES[name].option_names))
+        if extra:
+            takes = ", ".join(RECIPES[name].option_names) or "no options"
+            print(f"prepare: {name} does not take the option(s) {', '.join(extra)}; it takes {takes}")
+            return 1
+    settings = ((("data", data),) if data else ()) + tuple(sorted(options.items()))
+    needs = [Need(name, settings) for name in names]
     failures = prepare_needs(needs, quick=quick, force=force)
     return 1 if failures else 0
 

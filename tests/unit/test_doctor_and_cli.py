@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from kit import compat, doctor
 from kit.__main__ import main
 
@@ -49,3 +51,28 @@ def test_module_entry_point_runs():
 def test_book_rejects_unknown_chapters(capsys):
     assert main(["book", "99"]) == 2
     assert "no chapter matches" in capsys.readouterr().err
+
+
+def test_prepare_passes_recipe_options_to_the_checkpoint(monkeypatch):
+    import kit.prepare
+
+    asked = []
+    monkeypatch.setattr(kit.prepare, "prepare_needs", lambda needs, **kw: asked.extend(needs) or {})
+    assert main(["prepare", "--quick", "--option", "seed=7", "cnn-grid"]) == 0
+    assert [(n.checkpoint, n.kwargs) for n in asked] == [("cnn-grid", {"seed": 7})]
+
+
+def test_prepare_rejects_an_option_the_recipe_does_not_take(capsys):
+    assert main(["prepare", "--option", "seed=7", "cnn-fashion"]) == 1
+    assert "cnn-fashion does not take the option(s) seed" in capsys.readouterr().out
+    assert main(["prepare", "--option", "seed", "cnn-grid"]) == 2
+    assert "--option takes NAME=VALUE (e.g. seed=7)" in capsys.readouterr().err
+
+
+def test_training_switched_off_names_the_options_of_the_missing_checkpoint(tmp_path, monkeypatch):
+    from kit.checkpoints import TrainingDisabled, ensure
+
+    monkeypatch.setenv("KIT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("KIT_TRAINING", "off")
+    with pytest.raises(TrainingDisabled, match=r"python -m kit prepare --quick --option seed=7 cnn-grid"):
+        ensure("cnn-grid", quick=True, seed=7)
