@@ -3,8 +3,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-stamp
 PYTEST_ARGS ?=
+LAB_ARGS ?=
 
-.PHONY: setup book book-quick lab test doctor prepare bench clean
+.PHONY: setup book book-quick lab test doctor prepare bench bundle clean
 .DEFAULT_GOAL := help
 
 help:
@@ -14,6 +15,7 @@ help:
 	@echo "make doctor report versions, threads, engines and data"
 	@echo "make prepare train the checkpoints the chapters start from"
 	@echo "make bench  measure the chapters' figures and the widgets (benchmarks/results)"
+	@echo "make bundle write an offline workshop folder (build/bundle): course, wheelhouse, checkpoints"
 
 setup: $(STAMP)
 
@@ -31,7 +33,7 @@ book-quick: $(STAMP)
 # Jupyter refuses to run as root unless told to (containers, workshop VMs).
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root) \
-		--LabApp.news_url= --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
+		--LabApp.news_url= --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate $(LAB_ARGS)
 
 doctor: $(STAMP)
 	$(PY) -m kit doctor
@@ -43,6 +45,11 @@ prepare: $(STAMP)
 bench: $(STAMP)
 	@failed=""; for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || failed="$$failed $$script"; done; \
 	if [ -n "$$failed" ]; then echo "targets missed (or a script failed):$$failed"; exit 1; fi
+
+# An offline workshop folder: the committed course, a wheelhouse, every checkpoint (trains what is missing).
+# BUNDLE=/path chooses where; in it, `cd course && make setup` installs with no network.
+bundle: $(STAMP)
+	$(PY) -m kit bundle $(BUNDLE)
 
 # pytest exits 5 when it collects nothing: for this suite that is a broken layout, not a pass.
 test: $(STAMP)

@@ -1,4 +1,4 @@
-"""Command line: python -m kit doctor | prepare | book."""
+"""Command line: python -m kit doctor | prepare | book | bundle."""
 
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ def _run(argv: list[str] | None) -> int:
                       help="set a chapter parameter (e.g. SEED=7, TARGET_SPARSITY=0.8); repeatable. It goes to the "
                            "chapters that define it; a name no selected chapter defines is an error")
     book.add_argument("chapters", nargs="*", help="chapter prefixes to run, e.g. 01 (default: all)")
+    bundle = commands.add_parser("bundle", help="write an offline workshop folder: the course, a wheelhouse of "
+                                                 "every package it installs, the prepared data dir, a README")
+    bundle.add_argument("dest", nargs="?", help="the folder to write, which must not exist or be empty "
+                                                "(default: build/bundle/compression-kit-workshop in the checkout)")
+    bundle.add_argument("--no-train", action="store_true",
+                        help="do not train missing checkpoints: fail naming them instead")
     args = parser.parse_args(argv)
 
     if args.command == "doctor":
@@ -52,6 +58,15 @@ def _run(argv: list[str] | None) -> int:
             print(f"prepare: {error}", file=sys.stderr)
             return 2
         return prepare(args.names, quick=args.quick, force=args.force, data=args.data, options=options)
+    if args.command == "bundle":
+        from kit.bundle import BundleError, build_bundle, default_destination
+
+        try:
+            build_bundle(args.dest or default_destination(), prepare=not args.no_train)
+        except BundleError as error:
+            print(f"bundle: {error}", file=sys.stderr)
+            return 1
+        return 0
     from kit.book import build_book
     from kit.chapters import parse_assignment
     from kit.parameters import ParameterError
