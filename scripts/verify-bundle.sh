@@ -56,6 +56,7 @@ and \`make lab\` answered on 127.0.0.1. The installed environment takes ${venv_m
 Measured on $(date +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//').
 
 $sizes
+
 Reproduce: \`make bundle && sudo scripts/verify-bundle.sh\`.
 EOF
 cat "$report"
