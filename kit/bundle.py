@@ -9,7 +9,6 @@ wheelhouse alone (scripts/setup.sh finds it) and ``make book`` / ``make lab`` ne
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -22,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kit.data.fetch import file_digest
 from kit.paths import build_dir, data_dir, repo_root
 
 WHEELHOUSE = "wheelhouse"
@@ -146,14 +146,7 @@ def download_wheels(pins: list[dict[str, str]], wheelhouse: Path) -> None:
 def write_checksums(wheelhouse: Path) -> int:
     """SHA256SUMS over every wheel (what setup checks before it installs); returns the number of wheels."""
     wheels = sorted(wheelhouse.glob("*.whl"))
-    lines = []
-    for wheel in wheels:
-        digest = hashlib.sha256()
-        with wheel.open("rb") as stream:
-            for block in iter(lambda s=stream: s.read(1 << 20), b""):
-                digest.update(block)
-        lines.append(f"{digest.hexdigest()}  {wheel.name}\n")
-    (wheelhouse / SUMS_FILE).write_text("".join(lines))
+    (wheelhouse / SUMS_FILE).write_text("".join(f"{file_digest(wheel)}  {wheel.name}\n" for wheel in wheels))
     (wheelhouse / BUILT_FOR_FILE).write_text("".join(f"{k}={v}\n" for k, v in built_for().items()))
     return len(wheels)
 
@@ -295,5 +288,6 @@ def build_bundle(dest: Path, *, prepare: bool = True) -> Bundle:
     partial.rename(dest)
     print(f"== bundle ready: {dest} ({sizes['total'] / 2**30:.2f} GiB: wheelhouse "
           f"{sizes['wheelhouse'] / 2**20:.0f} MiB, data {sizes['data'] / 2**20:.0f} MiB, course "
-          f"{sizes['course'] / 2**20:.1f} MiB)", flush=True)
+          f"{sizes['course'] / 2**20:.1f} MiB); " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()),
+          flush=True)
     return Bundle(dest, commit, wheels, sizes, timings)
