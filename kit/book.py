@@ -20,6 +20,7 @@ from typing import Any
 
 import nbformat
 
+from kit.errors import KitError
 from kit.paths import build_dir, notebooks_dir, repo_root
 
 # Chapter notebooks are named NN_topic.ipynb, in source and executed form alike.
@@ -28,7 +29,7 @@ CHAPTER_PATTERN = "[0-9][0-9]_*.ipynb"
 CELL_TIMEOUT_S = 1800
 
 
-class ChapterFailed(RuntimeError):
+class ChapterFailed(KitError, RuntimeError):
     """A chapter raised while it was executed."""
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kit.data.fetch import file_digest
+from kit.errors import KitError
 from kit.paths import build_dir, data_dir, repo_root
 
 WHEELHOUSE = "wheelhouse"
@@ -33,7 +34,7 @@ NO_DEPS_FILE = Path("scripts") / "requirements-no-deps.txt"
 HEADROOM_BYTES = 2 * 2**30  # the wheelhouse (about 1 GiB) and room to spare, besides the checkpoints' copy
 
 
-class BundleError(RuntimeError):
+class BundleError(KitError, RuntimeError):
     """The bundle cannot be made; the message names the fix."""
 
 

@@ -29,34 +29,22 @@ from typing import Any
 import torch
 from torch import nn
 
+from kit.errors import (
+    CheckpointCorrupted,
+    CheckpointError,
+    CheckpointMismatch,
+    CheckpointMissing,
+    TrainingDisabled,
+    WeightsMismatch,
+)
 from kit.paths import data_dir, require_data_dir
-from kit.recipes import RECIPES, Recipe, WeightsMismatch, seeded
+from kit.recipes import RECIPES, Recipe, seeded
 from kit.train.resume import ResumeFile
 
 MANIFEST = "manifest.json"
 FORMAT = 2  # 2: the manifest carries its own checksum
 TRAINING_ENV_VAR = "KIT_TRAINING"
 LOSS_POINTS = 400  # the loss curve kept in the manifest, evenly subsampled
-
-
-class CheckpointError(RuntimeError):
-    """A stored checkpoint cannot be used; the message says how to fix it."""
-
-
-class CheckpointMissing(CheckpointError):
-    pass
-
-
-class CheckpointCorrupted(CheckpointError):
-    pass
-
-
-class CheckpointMismatch(CheckpointError):
-    pass
-
-
-class TrainingDisabled(CheckpointMissing):
-    """A checkpoint would have to be trained where training is switched off ($KIT_TRAINING=off)."""
 
 
 @dataclass

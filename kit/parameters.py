@@ -17,10 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kit.errors import KitError
+
 PAPERMILL_HEADER = "# Parameters"  # first line of the cell papermill injects (its translators' comment)
 
 
-class ParameterError(ValueError):
+class ParameterError(KitError, ValueError):
     """A chapter parameter is unknown or out of range; the message names it and what it accepts."""
 
 

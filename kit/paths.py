@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from kit.errors import KitError
+
 DATA_ENV_VAR = "KIT_DATA_DIR"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -53,7 +55,7 @@ def assets_dir() -> Path:
     return _PACKAGE_DIR / "assets"
 
 
-class DataDirError(OSError):
+class DataDirError(KitError, OSError):
     """The data dir cannot hold data: it is a file, or it cannot be written. The message names the fix."""
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from kit.errors import WeightsMismatch
 from kit.train.resume import ResumeFile
 
 Config = dict[str, Any]
@@ -88,10 +89,6 @@ class Recipe:
         model.load_state_dict(state)
         model.eval()
         return model, extra
-
-
-class WeightsMismatch(ValueError):
-    """Saved weights do not fit the model the config describes."""
 
 
 def check_shapes(model: nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:

@@ -6,12 +6,13 @@ import hashlib
 from functools import cache
 from pathlib import Path
 
+from kit.errors import KitError
 from kit.paths import assets_dir
 
 CHECKSUM_FILE = "SHA256SUMS"
 
 
-class AssetError(ValueError):
+class AssetError(KitError, ValueError):
     """A shipped file is missing or does not have its recorded checksum."""
 
 

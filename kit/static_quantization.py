@@ -20,7 +20,7 @@ from torch import nn
 from torch.ao.quantization import DeQuantStub, QuantStub, convert, fuse_modules, fuse_modules_qat, prepare, prepare_qat
 from torch.ao.quantization.observer import ObserverBase
 
-from kit.checkpoints import CheckpointCorrupted, CheckpointMismatch
+from kit.errors import CheckpointCorrupted, CheckpointMismatch
 from kit.models.cnn import SmallCNN, fusable_triples
 
 FORMAT = "kit-int8-cnn/1"

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from kit.data.sources import DATASETS
+from kit.errors import KitError
 
 CORPORA = ("bbc", "wikitext-2")
 EOS, UNK = "<eos>", "<unk>"
@@ -28,7 +29,7 @@ BBC_TOPICS = ("business", "entertainment", "politics", "sports", "tech")
 BBC_VOCAB_SIZE = 10_000
 
 
-class CorpusError(ValueError):
+class CorpusError(KitError, ValueError):
     """A corpus is missing or unreadable."""
 
 

@@ -16,12 +16,13 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from kit.errors import KitError
 from kit.progress import byte_bar
 
 CHUNK = 1 << 16
 
 
-class FetchError(RuntimeError):
+class FetchError(KitError, RuntimeError):
     """A download could not be completed; the message says what to do."""
 
 

@@ -17,6 +17,7 @@ import torch
 from torch.nn import functional as F
 
 from kit.data.sources import DATASETS
+from kit.errors import KitError
 from kit.paths import assets_dir
 from kit.shipped import verify_asset
 
@@ -29,7 +30,7 @@ _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dt
                0x0E: np.dtype(">f8")}
 
 
-class ImageDataError(ValueError):
+class ImageDataError(KitError, ValueError):
     """An image or label file is missing, truncated or not in the IDX format."""
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kit.data.sources import DATASETS
+from kit.errors import KitError
 from kit.paths import assets_dir
 from kit.shipped import verify_asset
 
@@ -20,7 +21,7 @@ SPLITS = ("train", "dev", "test")
 PAIR_SETS = ("verses", "mrpc")
 
 
-class PairDataError(ValueError):
+class PairDataError(KitError, ValueError):
     """A sentence-pair file is missing or not in the MRPC format."""
 
 
