@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -21,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kit.data.corpus import load_corpus  # noqa: E402
+from kit.files import atomic_write  # noqa: E402
 from kit.measure import cpu_description  # noqa: E402
 from kit.models.lstm_lm import LSTMModel  # noqa: E402
 from kit.recipes import LSTMRecipe  # noqa: E402
@@ -58,9 +58,7 @@ def main() -> None:
               "budget": f"{epochs:g} epoch(s) each, batch {config['batch_size']}, bptt {config['bptt']}",
               "runs": runs}
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    tmp = OUT.with_name(OUT.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=1) + "\n")
-    os.replace(tmp, OUT)
+    atomic_write(OUT, json.dumps(record, indent=1) + "\n")
     print(f"recorded: {OUT}")
 
 

@@ -21,8 +21,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kit.data.fetch import file_digest
 from kit.errors import KitError
+from kit.files import atomic_write, write_sha256sums
 from kit.paths import build_dir, data_dir, repo_root
 
 WHEELHOUSE = "wheelhouse"
@@ -146,9 +146,8 @@ def download_wheels(pins: list[dict[str, str]], wheelhouse: Path) -> None:
 
 def write_checksums(wheelhouse: Path) -> int:
     """SHA256SUMS over every wheel (what setup checks before it installs); returns the number of wheels."""
-    wheels = sorted(wheelhouse.glob("*.whl"))
-    (wheelhouse / SUMS_FILE).write_text("".join(f"{file_digest(wheel)}  {wheel.name}\n" for wheel in wheels))
-    (wheelhouse / BUILT_FOR_FILE).write_text("".join(f"{k}={v}\n" for k, v in built_for().items()))
+    wheels = write_sha256sums(wheelhouse / SUMS_FILE, sorted(wheelhouse.glob("*.whl")))
+    atomic_write(wheelhouse / BUILT_FOR_FILE, "".join(f"{k}={v}\n" for k, v in built_for().items()))
     return len(wheels)
 
 

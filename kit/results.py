@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
 import time
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import torch
 
+from kit.files import atomic_write
 from kit.measure import cpu_description
 from kit.paths import build_dir
 
@@ -34,7 +34,4 @@ def record(chapter: str, *, quick: bool, **figures: Any) -> Path:
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "figures": figures,
     }
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=1, default=float) + "\n")
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, json.dumps(payload, indent=1, default=float) + "\n")

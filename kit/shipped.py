@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from functools import cache
 from pathlib import Path
 
 from kit.errors import KitError
+from kit.files import file_digest, read_sha256sums
 from kit.paths import assets_dir
 
 CHECKSUM_FILE = "SHA256SUMS"
@@ -22,12 +22,7 @@ def recorded_checksums() -> dict[str, str]:
     table = assets_dir() / CHECKSUM_FILE
     if not table.is_file():
         raise AssetError(f"{table} is missing: the kit is installed incompletely; reinstall it (make setup)")
-    out = {}
-    for line in table.read_text().splitlines():
-        if line.strip():
-            digest, name = line.split(maxsplit=1)
-            out[name.lstrip("*")] = digest
-    return out
+    return read_sha256sums(table)
 
 
 def verify_asset(path: Path) -> Path:
@@ -39,7 +34,7 @@ def verify_asset(path: Path) -> Path:
         raise AssetError(f"{relative} is not listed in kit/assets/{CHECKSUM_FILE}")
     if not path.is_file():
         raise AssetError(f"shipped file {path} is missing: restore it with `git checkout -- kit/assets` or reinstall")
-    actual = hashlib.sha256(path.read_bytes()).hexdigest()
+    actual = file_digest(path)
     if actual != expected:
         raise AssetError(
             f"shipped file {path} is corrupted (sha256 {actual[:12]}..., expected {expected[:12]}...): "

@@ -21,6 +21,7 @@ from torch.ao.quantization import DeQuantStub, QuantStub, convert, fuse_modules,
 from torch.ao.quantization.observer import ObserverBase
 
 from kit.errors import CheckpointCorrupted, CheckpointMismatch
+from kit.files import atomic_path
 from kit.models.cnn import SmallCNN, fusable_triples
 
 FORMAT = "kit-int8-cnn/1"
@@ -148,9 +149,8 @@ def save_int8(model: nn.Module, path: str | os.PathLike, *, widths: Sequence[int
     path = Path(path)
     payload = {"format": FORMAT, "widths": [int(w) for w in widths], "classes": int(classes), "engine": engine,
                "state_dict": model.state_dict()}
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
     return path
 
 

@@ -8,7 +8,6 @@ or starts again when the server cannot resume.
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import urllib.error
@@ -17,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from kit.errors import KitError
+from kit.files import file_digest
 from kit.progress import byte_bar
 
 CHUNK = 1 << 16
@@ -36,15 +36,6 @@ def parse_checksum(checksum: str) -> tuple[str, str]:
     if algorithm not in ("sha256", "md5") or not digest:
         raise ValueError(f"checksum must look like 'sha256:<hex>' or 'md5:<hex>', got {checksum!r}")
     return algorithm, digest.lower()
-
-
-def file_digest(path: Path, algorithm: str = "sha256") -> str:
-    """Hex digest of a file, read in chunks."""
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def matches(path: Path, checksum: str | None) -> bool:

@@ -18,6 +18,7 @@ from torch.nn import functional as F
 
 from kit.data.sources import DATASETS
 from kit.errors import KitError
+from kit.files import atomic_path
 from kit.paths import assets_dir
 from kit.shipped import verify_asset
 
@@ -79,10 +80,9 @@ def write_idx(path: Path, array: np.ndarray) -> None:
         raise ValueError(f"only uint8 arrays are written, got {array.dtype}")
     header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as out:
+    with atomic_path(path) as tmp, open(tmp, "wb") as raw, \
+            gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as out:
         out.write(header + np.ascontiguousarray(array).tobytes())
-    tmp.replace(path)
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ Both are tab-separated files with MRPC's header ``Quality  #1 ID  #2 ID  #1 Stri
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from kit.data.sources import DATASETS
 from kit.errors import KitError
+from kit.files import atomic_write
 from kit.paths import assets_dir
 from kit.shipped import verify_asset
 
@@ -74,9 +74,7 @@ def write_mrpc(path: Path, pairs: Iterable[SentencePair]) -> None:
             if "\t" in text or "\n" in text:
                 raise ValueError(f"pair {p.id1}/{p.id2}: sentences may not contain tabs or newlines")
         rows.append("\t".join((str(p.label), p.id1, p.id2, p.text1, p.text2)))
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, "\n".join(rows) + "\n", encoding="utf-8")
 
 
 def pair_file(name: str = "verses", split: str = "train") -> Path:

@@ -7,14 +7,14 @@ in a classroom (and for the tests, which serve fixture files on 127.0.0.1).
 
 from __future__ import annotations
 
-import os
-import tempfile
+import shutil
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from kit.data.fetch import FetchError, download
+from kit.files import atomic_path
 from kit.paths import data_dir
 
 
@@ -51,16 +51,16 @@ class Dataset:
 
 def _unzip_wikitext(folder: Path) -> None:
     """wikitext-2-v1.zip holds wikitext-2/wiki.{train,valid,test}.tokens: move them up, atomically."""
-    with zipfile.ZipFile(folder / "wikitext-2-v1.zip") as archive, tempfile.TemporaryDirectory(dir=folder) as tmp:
-        for split in ("train", "valid", "test"):
-            member = f"wikitext-2/wiki.{split}.tokens"
-            try:
-                archive.extract(member, tmp)
-            except KeyError:
-                archive_path = folder / "wikitext-2-v1.zip"
-                raise FetchError(f"{archive_path} has no {member}: not the WikiText-2 archive") from None
-        for split in ("train", "valid", "test"):
-            os.replace(Path(tmp) / "wikitext-2" / f"wiki.{split}.tokens", folder / f"wiki.{split}.tokens")
+    archive_path = folder / "wikitext-2-v1.zip"
+    members = {split: f"wikitext-2/wiki.{split}.tokens" for split in ("train", "valid", "test")}
+    with zipfile.ZipFile(archive_path) as archive:
+        missing = [member for member in members.values() if member not in archive.namelist()]
+        if missing:  # checked before any file is written
+            raise FetchError(f"{archive_path} has no {missing[0]}: not the WikiText-2 archive")
+        for split, member in members.items():
+            with archive.open(member) as source, atomic_path(folder / f"wiki.{split}.tokens") as tmp, \
+                    open(tmp, "wb") as out:
+                shutil.copyfileobj(source, out)
 
 
 def _split_mrpc(folder: Path) -> None:

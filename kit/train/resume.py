@@ -22,6 +22,8 @@ from typing import Any, Protocol
 
 import torch
 
+from kit.files import atomic_path
+
 EVERY_ENV_VAR = "KIT_RESUME_EVERY_S"
 DEFAULT_EVERY_S = 60.0
 
@@ -61,12 +63,8 @@ class ResumeFile:
     def save(self, state: dict[str, Any]) -> None:
         """Write atomically: a temporary file in the same folder, then a rename."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        try:
+        with atomic_path(self.path) as tmp:
             torch.save({**state, "key": self.key}, tmp)
-            os.replace(tmp, self.path)
-        finally:
-            tmp.unlink(missing_ok=True)
         self._last_save = time.monotonic()
 
     def discard(self) -> None:
