@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from data_scripts.asset_checksums import update_checksums  # noqa: E402
 from data_scripts.sword import MODULES, Key, module_verses  # noqa: E402
-from kit.data.pairs import SentencePair, read_mrpc, write_mrpc  # noqa: E402
+from kit.data.mrpc import SentencePair, read_mrpc, write_mrpc  # noqa: E402
 from kit.paths import assets_dir  # noqa: E402
 
 SIZES = {"train": 3668, "dev": 408, "test": 1725}

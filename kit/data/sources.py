@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kit.data.fetch import FetchError, download
+from kit.data.mrpc import read_mrpc, write_mrpc
 from kit.files import atomic_path
 from kit.paths import data_dir
 
@@ -65,8 +66,6 @@ def _unzip_wikitext(folder: Path) -> None:
 
 def _split_mrpc(folder: Path) -> None:
     """Build GLUE's train.tsv / dev.tsv from the MSR training file and GLUE's list of dev ids."""
-    from kit.data.pairs import read_mrpc, write_mrpc
-
     dev_ids = set()
     for number, line in enumerate((folder / "mrpc_dev_ids.tsv").read_text(encoding="utf-8-sig").splitlines(), 1):
         fields = line.strip().split("\t")

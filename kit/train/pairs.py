@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from kit.data.pairs import SentencePair
+from kit.data.mrpc import SentencePair
 from kit.train.batches import epoch_batches, in_chunks
 from kit.train.loop import History, train_steps
 from kit.train.resume import ResumeFile
