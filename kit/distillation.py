@@ -67,10 +67,8 @@ def teacher_logits(teacher: nn.Module, images: torch.Tensor, batch_size: int = 5
     """The teacher's logits for every image, computed once (eval mode) so training never runs the teacher."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
-    from kit.train.batches import in_chunks
-
     teacher.eval()
-    return torch.cat([teacher(images[chunk]) for chunk in in_chunks(len(images), batch_size)])
+    return torch.cat([teacher(chunk) for chunk in images.split(batch_size)])
 
 
 def check_teacher(teacher: object, expected: type[nn.Module], classes: int) -> nn.Module:
