@@ -10,6 +10,8 @@ With ``$KIT_TRAINING=off`` (set by ``python -m kit book`` while chapters execute
 is an error instead of a training run. A stored checkpoint that is corrupted or no longer
 matches its config or data is reported with the way out, and replaced only when asked
 (``force=True`` or ``python -m kit prepare --force``): the old folder is kept as ``*.previous``.
+A checkpoint made from others (a student from its teacher: the recipe's ``upstream``) is out of date when
+one of them was retrained; the store ensures them before training and hands them to the recipe.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from kit.errors import (
 )
 from kit.files import file_digest
 from kit.paths import data_dir, require_data_dir
-from kit.recipes import RECIPES, Recipe, seeded
+from kit.recipes import RECIPES, Recipe, UpstreamSpec, seeded
 from kit.train.resume import ResumeFile
 
 MANIFEST = "manifest.json"
@@ -131,6 +133,23 @@ def _config(recipe: Recipe, quick: bool, data: str | None, options: dict[str, An
     return recipe.config(quick, data, **options)
 
 
+def fingerprint(recipe: Recipe, config: dict[str, Any]) -> str:
+    """The recipe's data fingerprint, with the manifest checksum of each upstream checkpoint folded in.
+
+    Verifying the upstream checkpoints raises CheckpointError when one is missing or broken.
+    """
+    own = recipe.fingerprint(config)
+    upstream = recipe.upstream(config)
+    if not upstream:
+        return own
+    checksums = "".join(_verify_spec(spec)["checksum"] for spec in upstream.values())
+    return hashlib.sha256((own + checksums).encode()).hexdigest()[:16]
+
+
+def _verify_spec(spec: UpstreamSpec) -> dict[str, Any]:
+    return verify(spec.name, quick=spec.quick, data=spec.data, **spec.options)
+
+
 def verify(name: str, *, quick: bool = False, data: str | None = None, **options: Any) -> dict[str, Any]:
     """Check a stored checkpoint without loading the model; returns its manifest or raises CheckpointError."""
     recipe = _recipe(name)
@@ -166,7 +185,7 @@ def verify(name: str, *, quick: bool = False, data: str | None = None, **options
         changed = sorted(k for k in config.keys() | stored_config.keys() if config.get(k) != stored_config.get(k))
         details = ", ".join(f"{k}: stored {stored_config.get(k)!r}, now {config.get(k)!r}" for k in changed)
         raise CheckpointMismatch(f"{folder} was trained with another configuration ({details}): {fix}")
-    if stored_fingerprint != recipe.fingerprint(config):
+    if stored_fingerprint != fingerprint(recipe, config):
         raise CheckpointMismatch(f"{folder} was trained {recipe.stale_because(config)}: {fix}")
     return manifest
 
@@ -209,8 +228,11 @@ def ensure(
 def _train_and_store(recipe: Recipe, folder: Path, config: dict[str, Any]) -> Checkpoint:
     resume = ResumeFile(resume_path(folder), config)
     seeded(config)
-    model, extra = recipe.build(config)
-    trained = recipe.train(model, extra, config, resume=resume)
+    upstream = {role: ensure(spec.name, quick=spec.quick, data=spec.data, **spec.options)
+                for role, spec in recipe.upstream(config).items()}
+    handed = {"upstream": upstream} if upstream else {}
+    model, extra = recipe.build(config, **handed)
+    trained = recipe.train(model, extra, config, resume=resume, **handed)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
@@ -221,7 +243,7 @@ def _train_and_store(recipe: Recipe, folder: Path, config: dict[str, Any]) -> Ch
             "format": FORMAT,
             "name": recipe.name,
             "config": config,
-            "data_fingerprint": recipe.fingerprint(config),
+            "data_fingerprint": fingerprint(recipe, config),
             "metrics": trained.metrics,
             "train_seconds": round(trained.seconds, 1),
             "loss_curve": [round(x, 4) for x in trained.losses[::step]],

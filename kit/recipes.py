@@ -1,7 +1,9 @@
 """How each trained checkpoint the chapters start from is made: data, model, budget, metrics.
 
 A recipe turns (quick, data, options) into a plain-JSON config, builds the untrained model,
-trains it and measures it. ``kit.checkpoints`` stores the result and decides when to reuse it.
+trains it and measures it. ``kit.checkpoints`` stores the result and decides when to reuse it. A recipe made
+from other stored checkpoints (a student from its teacher) declares them in ``upstream``; the store ensures
+them and hands them over, so recipes never call the store.
 Budgets on 2 cores: full LeNet under 3 min, LSTM LM under 20 min, BERT fine-tune under 15 min;
 every quick variant under a minute.
 """
@@ -11,18 +13,22 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
-from kit.errors import WeightsMismatch
+from kit.errors import CheckpointMissing, WeightsMismatch
 from kit.train.resume import ResumeFile
 
+if TYPE_CHECKING:
+    from kit.checkpoints import Checkpoint
+
 Config = dict[str, Any]
+Upstream = dict[str, "Checkpoint"]  # role ("teacher") -> the loaded checkpoint the store hands over
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,16 @@ class Trained:
     metrics: dict[str, float]
     losses: list[float]
     seconds: float
+
+
+@dataclass(frozen=True)
+class UpstreamSpec:
+    """A stored checkpoint another one is made from: the arguments of kit.checkpoints.ensure that find it."""
+
+    name: str
+    quick: bool = False
+    data: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 class Recipe:
@@ -52,17 +68,42 @@ class Recipe:
         return ""
 
     def fingerprint(self, config: Config) -> str:
+        """A short digest of the data (the store folds in the checksums of the upstream checkpoints)."""
         raise NotImplementedError
+
+    def upstream(self, config: Config) -> dict[str, UpstreamSpec]:
+        """The stored checkpoints this one is made from, by role (e.g. its teacher); none by default.
+
+        The store verifies them, folds each one's manifest checksum into the fingerprint (so a retrained
+        teacher makes its students out of date), ensures them before training, and passes them to `build`
+        and `train` as `upstream` (role -> Checkpoint); recipes without any are called without it. Loading a
+        stored checkpoint needs none of them: such a recipe overrides `load` so that it does not call `build`.
+        """
+        return {}
 
     def stale_because(self, config: Config) -> str:
         """How a checkpoint whose fingerprint differs was made, for the error message."""
+        names = " or ".join(spec.name for spec in self.upstream(config).values())
+        if names:
+            return (f"from another {names} checkpoint than the one stored now (it was retrained), or on "
+                    f"other data than the {config['data']} data here")
         return f"on different data than the {config['data']} data here"
 
-    def build(self, config: Config) -> tuple[nn.Module, Any]:
+    def handed(self, upstream: Upstream | None, role: str, config: Config) -> Checkpoint:
+        """The upstream checkpoint `role` that the store passed to build/train; CheckpointMissing without it."""
+        if upstream and role in upstream:
+            return upstream[role]
+        spec = self.upstream(config)[role]
+        raise CheckpointMissing(f"{self.name} is made from the {spec.name} checkpoint, which the store hands to "
+                                f"it: train it with kit.checkpoints.ensure({self.name!r}) (python -m kit prepare "
+                                f"{self.name}), not by calling the recipe's build or train alone")
+
+    def build(self, config: Config, upstream: Upstream | None = None) -> tuple[nn.Module, Any]:
         """The untrained model and what goes with it (a tokenizer, or None)."""
         raise NotImplementedError
 
-    def train(self, model: nn.Module, extra: Any, config: Config, resume: ResumeFile | None = None) -> Trained:
+    def train(self, model: nn.Module, extra: Any, config: Config, resume: ResumeFile | None = None,
+              upstream: Upstream | None = None) -> Trained:
         """Train `model` (continuing from `resume` when it holds a saved state) and measure it."""
         raise NotImplementedError
 
@@ -335,33 +376,22 @@ class BertStudentRecipe(BertPairsRecipe):
                 "batch_size": teacher["batch_size"], "lr": 2e-4, "epochs": 2 if quick else 3,
                 "train_pairs": 320 if quick else None, "eval_pairs": teacher["eval_pairs"]}
 
-    def _teacher(self, config: Config):
-        from kit.checkpoints import ensure
+    def upstream(self, config: Config) -> dict[str, UpstreamSpec]:
+        """The fine-tuned teacher of the same data, mode and base model."""
         from kit.models.bert import MINILM
 
         options = {} if config["base"] == MINILM else {"base": config["base"]}
-        return ensure(config["teacher"], quick=config["quick"], data=config["data"], **options)
+        return {"teacher": UpstreamSpec(config["teacher"], quick=config["quick"], data=config["data"],
+                                        options=options)}
 
-    def fingerprint(self, config: Config) -> str:
-        """The data's and the teacher's: a retrained teacher makes its students out of date."""
-        from kit.checkpoints import verify
-        from kit.models.bert import MINILM
-
-        options = {} if config["base"] == MINILM else {"base": config["base"]}
-        teacher = verify(config["teacher"], quick=config["quick"], data=config["data"], **options)
-        return hashlib.sha256((super().fingerprint(config) + teacher["checksum"]).encode()).hexdigest()[:16]
-
-    def stale_because(self, config: Config) -> str:
-        return (f"from another {config['teacher']} checkpoint than the one stored now (it was retrained), or on "
-                f"other data than the {config['data']} data here")
-
-    def build(self, config: Config) -> tuple[nn.Module, Any]:
+    def build(self, config: Config, upstream: Upstream | None = None) -> tuple[nn.Module, Any]:
         from kit.models.bert import student_from_layers
 
-        teacher = self._teacher(config)
+        teacher = self.handed(upstream, "teacher", config)
         return student_from_layers(teacher.model, config["layers"]), teacher.tokenizer
 
-    def train(self, model: nn.Module, tokenizer: Any, config: Config, resume: ResumeFile | None = None) -> Trained:
+    def train(self, model: nn.Module, tokenizer: Any, config: Config, resume: ResumeFile | None = None,
+              upstream: Upstream | None = None) -> Trained:
         from kit.data.pairs import load_pairs
         from kit.train.distill import distill_pairs
         from kit.train.pairs import encode_pairs, evaluate_pairs, pair_logits
@@ -370,7 +400,7 @@ class BertStudentRecipe(BertPairsRecipe):
                              config["max_length"])
         dev = encode_pairs(tokenizer, load_pairs(config["data"], "dev")[: config["eval_pairs"]], config["max_length"])
         start = time.perf_counter()
-        logits = pair_logits(self._teacher(config).model, train)  # once: the student's epochs reuse them
+        logits = pair_logits(self.handed(upstream, "teacher", config).model, train)  # once: the epochs reuse them
         logits_seconds = time.perf_counter() - start
         history = distill_pairs(model, train, logits, temperature=config["temperature"], alpha=config["alpha"],
                                 epochs=config["epochs"], batch_size=config["batch_size"], lr=config["lr"],
@@ -410,33 +440,30 @@ class CompressionGridRecipe(Recipe):
         seed = options.get("seed", 0)
         return "" if seed == 0 else f"seed{seed}"
 
-    def _teacher(self, config: Config):
-        from kit.checkpoints import ensure
-
-        return ensure(config["teacher"], quick=False, data=config["data"])
+    def upstream(self, config: Config) -> dict[str, UpstreamSpec]:
+        """The full (never the quick) dense CNN of the same data."""
+        return {"teacher": UpstreamSpec(config["teacher"], quick=False, data=config["data"])}
 
     def fingerprint(self, config: Config) -> str:
-        """The data's and the teacher's: a retrained teacher makes the grid out of date."""
-        from kit.checkpoints import verify
+        return LeNetRecipe().fingerprint(config)
 
-        teacher = verify(config["teacher"], quick=False, data=config["data"])
-        return hashlib.sha256((LeNetRecipe().fingerprint(config) + teacher["checksum"]).encode()).hexdigest()[:16]
+    def _teacher(self, config: Config) -> Any:
+        """Reached only when train() is called without the teacher the store hands over: says how to train."""
+        return self.handed(None, "teacher", config)
 
-    def stale_because(self, config: Config) -> str:
-        return (f"from another {config['teacher']} checkpoint than the one stored now (it was retrained), or on "
-                f"other data than the {config['data']} data here")
-
-    def build(self, config: Config) -> tuple[nn.Module, Any]:
+    def build(self, config: Config, upstream: Upstream | None = None) -> tuple[nn.Module, Any]:
         # The members' shapes come from the sensitivity scan, made in train(), which also fills in the description.
         return nn.ModuleDict(), {}
 
-    def train(self, model: nn.Module, extra: Any, config: Config, resume: ResumeFile | None = None) -> Trained:
+    def train(self, model: nn.Module, extra: Any, config: Config, resume: ResumeFile | None = None,
+              upstream: Upstream | None = None) -> Trained:
         from kit.compression_grid import GridData, plan_shapes, train_grid
         from kit.static_quantization import select_engine
 
         select_engine(config["engine"])
         d = _images(config["data"])
-        data = GridData(self._teacher(config).model, d.fit_images, d.fit_labels, d.valid_images, d.valid_labels,
+        teacher = upstream["teacher"] if upstream else self._teacher(config)
+        data = GridData(teacher.model, d.fit_images, d.fit_labels, d.valid_images, d.valid_labels,
                         d.test_images, d.test_labels)
         start = time.perf_counter()
         saved = resume.load() if resume is not None else None
