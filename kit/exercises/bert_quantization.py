@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 from kit.exercises import NotYet, exercise, forbidden
+from kit.exercises.answers import expect_function
 
 _PAIRS = [
     ("The cat sat on the mat.", "A cat was sitting on the mat."),
@@ -17,8 +18,7 @@ _PAIRS = [
 
 @exercise("04-always-paraphrase")
 def _always_paraphrase(answer: Any) -> str:
-    if not callable(answer):
-        raise NotYet("answer with your function always_paraphrase(p) returning (f1, accuracy).")
+    expect_function(answer, "always_paraphrase(p) returning (f1, accuracy)")
     for p in (0.68, 0.5, 0.9):
         try:
             f1, accuracy = answer(p)
@@ -44,8 +44,7 @@ def _tokenizer() -> Any:
 
 @exercise("04-encode-pair")
 def _encode_pair(answer: Any) -> str:
-    if not callable(answer):
-        raise NotYet("answer with your function encode_pair(tokenizer, a, b) returning (input_ids, token_type_ids).")
+    expect_function(answer, "encode_pair(tokenizer, a, b) returning (input_ids, token_type_ids)")
     tokenizer = _tokenizer()
     for a, b in _PAIRS:
         expected = tokenizer(a, b)
@@ -68,8 +67,7 @@ def _encode_pair(answer: Any) -> str:
 
 @exercise("04-amdahl")
 def _amdahl(answer: Any) -> str:
-    if not callable(answer):
-        raise NotYet("answer with your function overall_ratio(linear_share, linear_speedup).")
+    expect_function(answer, "overall_ratio(linear_share, linear_speedup)")
     for share, speedup in ((0.8, 4.0), (0.5, 2.0), (0.95, 3.0), (1.0, 4.0)):
         expected = (1 - share) + share / speedup
         got = answer(share, speedup)

@@ -9,6 +9,7 @@ import torch
 from torch.nn import functional as F
 
 from kit.exercises import NotYet, exercise, forbidden
+from kit.exercises.answers import expect_function, unpack
 
 GIVEN_TEMPERATURE, GIVEN_ALPHA = 1.0, 0.1   # the student exercise 06-beat-student asks to beat
 MARGIN = 0.01                               # ... by one point of validation accuracy, over two seeds
@@ -26,9 +27,7 @@ def _terms(s: torch.Tensor, t: torch.Tensor, y: torch.Tensor, temperature: float
 
 @exercise("06-kd-loss")
 def _kd_loss(answer: Any) -> str:
-    if not callable(answer):
-        raise NotYet("answer with your function my_kd_loss(student_logits, teacher_logits, labels, temperature, "
-                     "alpha).")
+    expect_function(answer, "my_kd_loss(student_logits, teacher_logits, labels, temperature, alpha)")
     import kit.distillation as distillation
 
     apis = [(distillation, "kd_loss"), (F, "kl_div"), (torch.nn.KLDivLoss, "forward")]
@@ -86,11 +85,9 @@ def _validation_accuracy(make_student: Callable[[int], torch.nn.Module], images:
 
 @exercise("06-beat-student")
 def _beat_student(answer: Any) -> str:
-    try:
-        temperature, alpha, make_student, images, labels, teacher_logits, valid_x, valid_y, epochs, lr, seed = answer
-    except (TypeError, ValueError):
-        raise NotYet("answer with (my_temperature, my_alpha, make_student, fit_x, few_labels, fit_teacher_logits, "
-                     "valid_x, valid_y, EPOCHS, STUDENT_LR, SEED), as the cell gives it.") from None
+    temperature, alpha, make_student, images, labels, teacher_logits, valid_x, valid_y, epochs, lr, seed = unpack(
+        answer, 11, "answer with (my_temperature, my_alpha, make_student, fit_x, few_labels, fit_teacher_logits, "
+                    "valid_x, valid_y, EPOCHS, STUDENT_LR, SEED), as the cell gives it.")
     if temperature is Ellipsis or alpha is Ellipsis:
         raise NotYet("set both my_temperature and my_alpha.")
     from kit.distillation import check_settings
@@ -116,11 +113,8 @@ def _beat_student(answer: Any) -> str:
 
 @exercise("06-omitted-confusion")
 def _omitted_confusion(answer: Any) -> str:
-    try:
-        guess, student, test_x, test_y, omitted, classes = answer
-    except (TypeError, ValueError):
-        raise NotYet("answer with (my_confused_class, omitted_students[SEED], test_x, test_y, OMITTED, classes).") \
-            from None
+    guess, student, test_x, test_y, omitted, classes = unpack(
+        answer, 6, "answer with (my_confused_class, omitted_students[SEED], test_x, test_y, OMITTED, classes).")
     classes = list(classes)
     if guess not in classes:
         raise NotYet(f"answer with one of the class names: {', '.join(classes)}.")

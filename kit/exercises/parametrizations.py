@@ -9,6 +9,7 @@ import torch.nn.utils.parametrize as parametrize
 from torch import nn
 
 from kit.exercises import NotYet, exercise
+from kit.exercises.answers import unpack
 
 
 def _instantiate(answer: Any, what: str) -> nn.Module:
@@ -65,10 +66,8 @@ def _symmetric_right_inverse(answer: Any) -> str:
 
 @exercise("01-cached-calls")
 def _cached_calls(answer: Any) -> str:
-    try:
-        uncached, cached_loop, cached_each = (int(x) for x in answer)
-    except (TypeError, ValueError):
-        raise NotYet("answer with three whole numbers: (without cache, cached loop, cached per call).") from None
+    uncached, cached_loop, cached_each = unpack(
+        answer, 3, "answer with three whole numbers: (without cache, cached loop, cached per call).", each=int)
     measured = _count_cached_calls(uses_per_call=3, calls=4)
     if (uncached, cached_loop, cached_each) != measured:
         raise NotYet(

@@ -9,6 +9,7 @@ from torch import nn
 from torch.nn.utils import prune
 
 from kit.exercises import NotYet, exercise
+from kit.exercises.answers import expect_function
 
 
 @exercise("02-prune-negative")
@@ -60,8 +61,7 @@ def _best_global_amount(model: nn.Module, images: torch.Tensor, labels: torch.Te
 
 @exercise("02-amount-for-accuracy")
 def _amount_for_accuracy(answer: Any) -> str:
-    if not callable(answer):
-        raise NotYet("answer with your function pick_amount(model, images, labels, max_drop).")
+    expect_function(answer, "pick_amount(model, images, labels, max_drop)")
     from kit.checkpoints import ensure
     from kit.data.images import load_images
 

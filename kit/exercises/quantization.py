@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from kit.exercises import NotYet, exercise, forbidden
+from kit.exercises.answers import expect_function
 
 # What quantize(x, scale, zero_point) must not call: PyTorch's own quantizers.
 QUANTIZING_APIS = [(torch, name) for name in ("quantize_per_tensor", "quantize_per_tensor_dynamic",
@@ -17,8 +18,7 @@ QUANTIZING_APIS = [(torch, name) for name in ("quantize_per_tensor", "quantize_p
 
 @exercise("03-quantize-by-hand")
 def _quantize_by_hand(answer: Any) -> str:
-    if not callable(answer):
-        raise NotYet("answer with your function quantize(x, scale, zero_point).")
+    expect_function(answer, "quantize(x, scale, zero_point)")
     generator = torch.Generator().manual_seed(3)
     for scale, zero_point in ((0.02, 128), (0.1, 0), (0.005, 37)):
         x = torch.randn(200, generator=generator) * 2

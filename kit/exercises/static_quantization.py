@@ -11,6 +11,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from kit.exercises import NotYet, exercise, forbidden
+from kit.exercises.answers import expect_function, unpack
 
 
 def _observer_apis() -> list[tuple[object, str]]:
@@ -26,8 +27,7 @@ def _observer_apis() -> list[tuple[object, str]]:
 
 @exercise("05-observer-qparams")
 def _observer_qparams(answer: Any) -> str:
-    if not callable(answer):
-        raise NotYet("answer with your function qparams(x) returning (scale, zero_point).")
+    expect_function(answer, "qparams(x) returning (scale, zero_point)")
     from torch.ao.quantization.observer import MinMaxObserver
 
     generator = torch.Generator().manual_seed(5)
@@ -89,8 +89,7 @@ def _conv_bn_pair(seed: int, bias: bool, eps: float) -> tuple[nn.Conv2d, nn.Batc
 
 @exercise("05-fold-batchnorm")
 def _fold_batchnorm(answer: Any) -> str:
-    if not callable(answer):
-        raise NotYet("answer with your function fold(conv, bn) returning (weight, bias).")
+    expect_function(answer, "fold(conv, bn) returning (weight, bias)")
     generator = torch.Generator().manual_seed(7)
     for seed, bias, eps in ((1, False, 1e-5), (2, True, 1e-5), (3, True, 1e-2)):
         conv, bn = _conv_bn_pair(seed, bias, eps)
@@ -100,10 +99,7 @@ def _fold_batchnorm(answer: Any) -> str:
         with forbidden(*_fusion_apis(), reason="fold the BatchNorm with the formulas of section 2; PyTorch's "
                        "fusion helpers are what this exercise rebuilds.", learner=answer), torch.no_grad():
             result = answer(copy.deepcopy(conv), copy.deepcopy(bn))
-        try:
-            weight, folded_bias = result
-        except (TypeError, ValueError):
-            raise NotYet("return a pair (weight, bias) of tensors.") from None
+        weight, folded_bias = unpack(result, 2, "return a pair (weight, bias) of tensors.")
         if not isinstance(weight, torch.Tensor) or not isinstance(folded_bias, torch.Tensor):
             raise NotYet("return tensors: the folded weight (6, 3, 3, 3) and bias (6,); a conv without bias "
                          "still gets one after folding.")
@@ -129,10 +125,8 @@ def _keep_first_conv_float(answer: Any) -> str:
     from kit.models.cnn import SmallCNN
     from kit.static_quantization import calibrate
 
-    try:
-        mapping, model, batches, images = answer
-    except (TypeError, ValueError):
-        raise NotYet("answer with (your_mapping, cnn, calibration, images), as the cell shows.") from None
+    mapping, model, batches, images = unpack(answer, 4, "answer with (your_mapping, cnn, calibration, images), as "
+                                                        "the cell shows.")
     if not isinstance(mapping, QConfigMapping):
         raise NotYet(f"the first item must be a QConfigMapping, got {type(mapping).__name__}.")
     if not isinstance(model, SmallCNN):

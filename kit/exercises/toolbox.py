@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from kit.exercises import NotYet, exercise, forbidden
+from kit.exercises.answers import expect_function, unpack
 
 
 def _models(seed: int) -> list[nn.Module]:
@@ -33,8 +34,7 @@ def _clipping_apis() -> list[tuple[object, str]]:
 
 @exercise("07-clip-by-norm")
 def _clip_by_norm(answer: Any) -> str:
-    if not callable(answer):
-        raise NotYet("answer with your function clip_by_norm(parameters, max_norm).")
+    expect_function(answer, "clip_by_norm(parameters, max_norm)")
     for seed, scale, max_norm in ((1, 10.0, 1.0), (2, 0.01, 1.0), (3, 3.0, 0.25)):
         model = _models(seed)[seed % 2]
         (model(_inputs(model)).pow(2).sum() * scale).backward()
@@ -63,10 +63,7 @@ def _clip_by_norm(answer: Any) -> str:
 
 @exercise("07-vector-round-trip")
 def _vector_round_trip(answer: Any) -> str:
-    try:
-        to_vector, from_vector = answer
-    except (TypeError, ValueError):
-        raise NotYet("answer with the pair (to_vector, from_vector).") from None
+    to_vector, from_vector = unpack(answer, 2, "answer with the pair (to_vector, from_vector).")
     if not callable(to_vector) or not callable(from_vector):
         raise NotYet("both items must be your functions.")
     from torch.nn.utils import convert_parameters
@@ -96,8 +93,7 @@ def _vector_round_trip(answer: Any) -> str:
 
 @exercise("07-last-real-output")
 def _last_real_output(answer: Any) -> str:
-    if not callable(answer):
-        raise NotYet("answer with your function last_real_output(output, lengths).")
+    expect_function(answer, "last_real_output(output, lengths)")
     from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
 
     torch.manual_seed(6)
