@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 from kit.measure import format_bytes
 from kit.pareto import Variant, pareto_front
 from kit.widgets.blitting import BlitPNG
+from kit.widgets.explorer import explorer
 
 PRECISION_COLOURS = {"fp32": "tab:blue", "int8 PTQ": "tab:orange", "int8 QAT": "tab:green"}
 RECOVERY_MARKERS = {"none": "*", "labels": "o", "distill": "s", "scratch": "^"}
@@ -102,18 +103,11 @@ def pipeline_explorer(variants: Sequence[Variant], *, dense_accuracy: float):
     recovery = widgets.ToggleButtons(options=[r for r in RECOVERY_MARKERS if r != "none"], value="distill",
                                      description="recovery")
     precision = widgets.ToggleButtons(options=list(PRECISION_COLOURS), value="int8 PTQ", description="precision")
-    status = widgets.HTML()
-    status.add_class("kit-pipeline-status")
-    picture = widgets.Image(format="png")
     figure = ParetoFigure(variants, dense_accuracy=dense_accuracy)
 
-    def refresh(_change=None) -> None:
+    def show() -> tuple[str, bytes]:
         view = pipeline_update(variants, budget.value, recovery.value, precision.value)
         figure.update(view)
-        status.value = f"<b>{view.status}</b>"
-        picture.value = figure.png()
+        return view.status, figure.png()
 
-    for control in (budget, recovery, precision):
-        control.observe(refresh, names="value")
-    refresh()
-    return widgets.VBox([budget, recovery, precision, status, picture])
+    return explorer([budget, recovery, precision], "kit-pipeline-status", show, in_a_row=False)

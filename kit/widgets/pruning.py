@@ -15,6 +15,7 @@ from torch import nn
 from kit import pruning
 from kit.train.classify import accuracy
 from kit.widgets.blitting import BlitPNG
+from kit.widgets.explorer import explorer
 
 METHOD_LABELS = {
     "l1-unstructured": "L1 unstructured (per layer)",
@@ -158,24 +159,14 @@ class PruningFigure:
 
 
 def _explorer(controls: list, update, model: nn.Module, figure_title: str):
-    import ipywidgets as widgets
-
-    status = widgets.HTML()
-    status.add_class("kit-pruning-status")
-    picture = widgets.Image(format="png")
     figure = PruningFigure(model, figure_title)
 
-    def refresh(_change=None) -> None:
+    def show() -> tuple[str, bytes | None]:
         view = update()
-        status.value = f"<b>{view.status}</b>"
         figure.update(view)
-        if not view.message:
-            picture.value = figure.png()
+        return view.status, None if view.message else figure.png()
 
-    for control in controls:
-        control.observe(refresh, names="value")
-    refresh()
-    return widgets.VBox([widgets.HBox(controls), status, picture])
+    return explorer(controls, "kit-pruning-status", show)
 
 
 def sparsity_explorer(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, amount: float = 0.5):

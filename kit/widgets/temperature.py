@@ -16,6 +16,7 @@ from torch.nn import functional as F
 
 from kit.distillation import check_settings
 from kit.widgets.blitting import BlitPNG
+from kit.widgets.explorer import explorer
 
 
 @dataclass(frozen=True)
@@ -133,24 +134,17 @@ def temperature_explorer(teacher_logits: torch.Tensor, student_logits: torch.Ten
     a_slider = widgets.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.05, description="α", readout_format=".2f")
     t_slider.add_class("kit-temperature-slider")
     a_slider.add_class("kit-alpha-slider")
-    status = widgets.HTML()
-    status.add_class("kit-distill-status")
-    picture = widgets.Image(format="png")
     figure = SoftTargetFigure(classes)
 
     shown = {"image": None}
 
-    def refresh(_change=None) -> None:
+    def show() -> tuple[str, bytes]:
         i = index.value
         view = soft_target_update(teacher_logits[i], student_logits[i], int(labels[i]), t_slider.value,
                                   a_slider.value)
         new_image = images is not None and shown["image"] != i   # T and alpha moves leave the picture alone
         figure.update(view, images[i] if new_image else None)
         shown["image"] = i
-        status.value = f"<b>{view.status}</b>"
-        picture.value = figure.png()
+        return view.status, figure.png()
 
-    for control in (index, t_slider, a_slider):
-        control.observe(refresh, names="value")
-    refresh()
-    return widgets.VBox([widgets.HBox([index, t_slider, a_slider]), status, picture])
+    return explorer([index, t_slider, a_slider], "kit-distill-status", show)
