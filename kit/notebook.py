@@ -15,7 +15,7 @@ import torch
 
 from kit.paths import data_dir
 
-# Hub libraries must never reach for the network from a chapter (DESIGN.md §2).
+# Hub libraries must never reach for the network from a chapter: everything a chapter reads is already on disk.
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
 # Known warnings the chapters explain once instead of repeating on every cell.
