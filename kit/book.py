@@ -373,14 +373,16 @@ def build_book(quick: bool = False, names: list[str] | None = None,
                parameters: dict[str, Any] | None = None) -> Book:
     """Prepare the checkpoints, execute the chapters, build the site; returns what happened to each.
 
-    Parameter names are checked against the chapters before anything runs (ParameterError); a chapter
+    Parameter names and values are checked against the chapters' parameters cells and rules (read without
+    running them) before anything runs (ParameterError); a chapter
     whose checkpoint cannot be prepared, or that fails, is reported and the others still run.
     """
     from kit.chapters import assign_parameters, needs, quick_value
-    from kit.prepare import prepare_needs
 
     selected = select(names)
-    assigned = assign_parameters(selected, parameters or {})
+    assigned = assign_parameters(selected, parameters or {})   # names and values checked before any work
+    from kit.prepare import prepare_needs   # the store (and torch) only once the parameters are known good
+
     results = {chapter: ChapterResult(chapter) for chapter in selected}
 
     print("== preparing the checkpoints the chapters need", flush=True)

@@ -28,36 +28,56 @@ class ParameterError(KitError, ValueError):
 
 @dataclass(frozen=True)
 class Rule:
-    """What one parameter accepts: a test and its description in words."""
+    """What one parameter accepts: a test, its description in words, and values it must refuse.
+
+    `refused` holds examples just outside the rule (a bound, the wrong type); the test suite checks that every
+    chapter refuses each of them with this description, without starting a kernel.
+    """
 
     accepts: Callable[[Any], bool]
     description: str
+    refused: tuple[Any, ...] = ()
 
 
 def flag() -> Rule:
-    return Rule(lambda v: isinstance(v, bool), "True or False")
+    return Rule(lambda v: isinstance(v, bool), "True or False", refused=(1, "yes", None))
 
 
 def whole(low: int, high: int | None = None) -> Rule:
     """A whole number in [low, high] (no upper bound when high is None)."""
     words = f"a whole number >= {low}" if high is None else f"a whole number from {low} to {high}"
+    outside = (low - 1, low + 0.5, True) + (() if high is None else (high + 1,))
     return Rule(lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v
-                and (high is None or v <= high), words)
+                and (high is None or v <= high), words, refused=outside)
 
 
 def number(low: float, high: float, *, open: bool = False) -> Rule:
     """A real number in [low, high], or in (low, high) when open=True."""
+    wrong_type = ("0.5", None, float("nan"))
     if open:
-        return Rule(lambda v: _is_real(v) and low < v < high, f"a number strictly between {low} and {high}")
-    return Rule(lambda v: _is_real(v) and low <= v <= high, f"a number from {low} to {high}")
+        return Rule(lambda v: _is_real(v) and low < v < high, f"a number strictly between {low} and {high}",
+                    refused=(low, high, *wrong_type))
+    return Rule(lambda v: _is_real(v) and low <= v <= high, f"a number from {low} to {high}",
+                refused=(low - 1, high + 1, *wrong_type))
 
 
 def one_of(*choices: Any) -> Rule:
-    return Rule(lambda v: v in choices, "one of " + ", ".join(repr(c) for c in choices))
+    return Rule(lambda v: v in choices, "one of " + ", ".join(repr(c) for c in choices),
+                refused=("none-of-these", None))
 
 
 def text() -> Rule:
-    return Rule(lambda v: isinstance(v, str) and v.strip() != "", "a non-empty string")
+    return Rule(lambda v: isinstance(v, str) and v.strip() != "", "a non-empty string", refused=("", "  ", 3))
+
+
+# The rule makers a chapter may use in its check_parameters call; kit.chapters reads them from the source.
+RULE_MAKERS: dict[str, Callable[..., Rule]] = {"flag": flag, "whole": whole, "number": number, "one_of": one_of,
+                                              "text": text}
+
+
+def refusal(name: str, value: Any, rule: Rule) -> str:
+    """The message for a value its rule does not accept: the parameter, the value and what it accepts."""
+    return f"{name} = {value!r} is not allowed: {name} must be {rule.description}."
 
 
 def _is_real(value: Any) -> bool:
@@ -100,4 +120,4 @@ def check_parameters(namespace: dict[str, Any], **rules: Rule) -> None:
             raise ParameterError(f"parameter {name} is not defined: run the parameters cell first")
         value = namespace[name]
         if not rule.accepts(value):
-            raise ParameterError(f"{name} = {value!r} is not allowed: {name} must be {rule.description}.")
+            raise ParameterError(refusal(name, value, rule))

@@ -3,30 +3,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
+from kit.chapters import Need
 from kit.checkpoints import CheckpointError, ensure, folder_for, status
 from kit.paths import DataDirError
 from kit.recipes import RECIPES
-
-
-@dataclass(frozen=True)
-class Need:
-    """One checkpoint with the options it is made with (data=..., base=...); quick is chosen by the caller,
-    unless `full` says the chapter always loads the full checkpoint (e.g. a teacher that must be good)."""
-
-    checkpoint: str
-    options: tuple[tuple[str, Any], ...] = ()
-    full: bool = False
-
-    @property
-    def kwargs(self) -> dict[str, Any]:
-        return dict(self.options)
-
-    def __str__(self) -> str:
-        settings = ", ".join([f"{k}={v}" for k, v in self.options] + (["full in every mode"] if self.full else []))
-        return f"{self.checkpoint} ({settings})" if settings else self.checkpoint
 
 
 def prepare(names: list[str] | None = None, *, quick: bool = False, force: bool = False,
@@ -66,6 +48,11 @@ def prepare_needs(needs: list[Need], *, quick: bool = False, force: bool = False
         options = need.kwargs
         quick = all_quick and not need.full
         mode = "quick" if quick else "full"
+        if need.checkpoint not in RECIPES:
+            failures[need] = f"no recipe makes a checkpoint called {need.checkpoint!r}; the checkpoints are " \
+                             f"{', '.join(RECIPES)}"
+            print(f"[failed] {need}: {failures[need]}")
+            continue
         try:
             if RECIPES[need.checkpoint].ready_made(**options):
                 print(f"[ready] {need}: a model that needs no training")

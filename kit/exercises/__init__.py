@@ -1,7 +1,9 @@
 """Self-checks for the chapters' exercises: ``check(name, answer)`` prints a verdict and a hint.
 
-Each chapter registers its checks in its own module; a check raises ``NotYet(hint)`` when the
-answer is wrong, and returns normally (optionally with a message) when it is right.
+Each chapter registers its checks in its own module of this package (the chapter names it in its metadata,
+``kit.exercises``); every module here is found and imported on first use, so no list is kept by hand. A check
+raises ``NotYet(hint)`` when the answer is wrong, and returns normally (optionally with a message) when it is
+right.
 """
 
 from __future__ import annotations
@@ -71,8 +73,28 @@ def forbidden(*apis: tuple[object, str], reason: str, learner: Any = None) -> It
                 delattr(owner, name)
 
 
+# Modules of this package that hold no checks of a chapter.
+NOT_CHECKS = frozenset({"answers"})
+
+
+def check_modules() -> list[str]:
+    """The modules holding chapters' checks: every module of this package (a new chapter's is found here)."""
+    import pkgutil
+
+    return [f"{__name__}.{m.name}" for m in pkgutil.iter_modules(__path__) if m.name not in NOT_CHECKS]
+
+
+def load_checks() -> None:
+    """Import every chapter's check module; each registers its checks on import (once)."""
+    import importlib
+
+    for module in check_modules():
+        importlib.import_module(module)
+
+
 def available() -> list[str]:
     """Names of every registered exercise."""
+    load_checks()
     return sorted(_REGISTRY)
 
 
@@ -95,6 +117,7 @@ class Verdict:
 
 def evaluate(name: str, answer: Any) -> Verdict:
     """Run the check for one exercise and return its verdict (nothing printed)."""
+    load_checks()
     if name not in _REGISTRY:
         raise KeyError(f"no exercise called {name!r}; the exercises are: {', '.join(available())}")
     # An answer may carry context after it, as a tuple (answer, model, data, ...): the first item decides.
@@ -114,16 +137,3 @@ def evaluate(name: str, answer: Any) -> Verdict:
 def check(name: str, answer: Any) -> None:
     """Check an answer and print a clear verdict, with a hint when it is not right yet."""
     print(evaluate(name, answer))
-
-
-# Chapter modules register their checks on import.
-from kit.exercises import (  # noqa: E402,F401
-    bert_quantization,
-    distillation,
-    parametrizations,
-    pipeline,
-    pruning,
-    quantization,
-    static_quantization,
-    toolbox,
-)

@@ -91,3 +91,32 @@ def test_chapter_8_asks_for_the_full_cnn_and_a_grid_of_its_own_seed():
     assert needs(BY_NAME["08"]) == [Need("cnn-fashion", (("data", "fashion-embedded"),), full=True),
                                     Need("cnn-grid", (("data", "fashion-embedded"), ("seed", 0)))]
     assert needs(BY_NAME["08"], {"SEED": 7})[1] == Need("cnn-grid", (("data", "fashion-embedded"), ("seed", 7)))
+
+
+def test_book_cli_refuses_a_value_out_of_range_before_preparing_anything(capsys, monkeypatch):
+    """The rules are read from the chapter's check_parameters call, so no checkpoint is trained for nothing."""
+    import time
+
+    from kit import prepare
+    from kit.__main__ import main
+
+    def must_not_prepare(*args, **kwargs):
+        raise AssertionError("prepare_needs ran before the bad value was refused")
+
+    monkeypatch.setattr(prepare, "prepare_needs", must_not_prepare)
+    start = time.perf_counter()
+    assert main(["book", "--param", "TEMPERATURE=0", "06"]) == 2
+    err = capsys.readouterr().err
+    assert "TEMPERATURE = 0 is not allowed: TEMPERATURE must be a number strictly between 0 and 100" in err
+    assert "06_knowledge_distillation" in err
+    assert time.perf_counter() - start < 5
+
+
+def test_reading_a_chapter_imports_no_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from kit.chapters import read_chapter; from kit.book import select; "
+            "[read_chapter(c) for c in select(None)]; print('torch' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "False", run.stderr
