@@ -5,12 +5,13 @@ STAMP := $(VENV)/.setup-stamp
 PYTEST_ARGS ?=
 LAB_ARGS ?=
 
-.PHONY: setup book book-quick lab test doctor prepare bench bundle clean
+.PHONY: setup book book-quick lab test check doctor prepare bench bundle clean
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make book   execute every chapter and build the documentation site (build/html)"
 	@echo "make test   run every test layer (what .ci/run runs)"
+	@echo "make check  the fast inner loop: hygiene and unit tests, no kernels, no network (a few minutes)"
 	@echo "make lab    open the chapters in JupyterLab"
 	@echo "make doctor report versions, threads, engines and data"
 	@echo "make prepare train the checkpoints the chapters start from"
@@ -55,6 +56,13 @@ bundle: $(STAMP)
 test: $(STAMP)
 	@rc=0; $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: check testpaths in pyproject.toml"; exit 1; fi; \
+	exit $$rc
+
+# The inner loop: hygiene and unit layers only. No kernel is started, nothing is trained, the network is not used.
+check: $(STAMP)
+	@rc=0; $(PY) -m pytest tests/hygiene tests/unit -m "not network and not notebook and not browser and not docs" \
+		$(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; \
 	exit $$rc
 
 clean:

@@ -15,7 +15,7 @@ OK, INFO, WARN, MISSING = "ok", "info", "warn", "MISSING"
 # Imported by the chapters or the kit itself: without them nothing runs.
 REQUIRED_MODULES = ["torch", "numpy", "matplotlib", "ipywidgets", "tqdm", "safetensors", "transformers", "sklearn"]
 # Needed to execute the book and run the tests.
-TOOL_MODULES = ["papermill", "jupyterlab", "ipykernel", "nbval", "myst_nb", "sphinx", "pytest"]
+TOOL_MODULES = ["papermill", "jupyterlab", "ipykernel", "myst_nb", "sphinx", "pytest"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def findings() -> list[Finding]:
             )
         )
     else:
-        out.append(Finding(OK, "book/test tools", "papermill, JupyterLab, nbval, myst-nb, Sphinx, pytest"))
+        out.append(Finding(OK, "book/test tools", "papermill, JupyterLab, myst-nb, Sphinx, pytest"))
     if util.find_spec("torch") is not None:
         out.extend(_torch_findings())
     out.extend(_data_findings())

@@ -39,7 +39,7 @@ def test_pages_show_outputs_and_no_errors(site):
         assert "<img" in html, f"{chapter}: no figure was rendered"
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed (make setup installs it)")
+@pytest.mark.browser   # skipped, with the reason, where chromium is missing (tests/conftest.py)
 def test_chapter_page_renders_in_a_browser(site):
     """Headless Chromium renders the first chapter page; the screenshot is kept under build/."""
     index, executed = site
@@ -105,7 +105,7 @@ def open_page(playwright, url: str, refused: list[str]):
     return browser, page
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed (make setup installs it)")
+@pytest.mark.browser   # skipped, with the reason, where chromium is missing (tests/conftest.py)
 def test_formulas_render_with_the_network_off(site, served_site):
     """Every request that leaves 127.0.0.1 is refused; MathJax must still typeset the chapter's formulas."""
     from playwright.sync_api import sync_playwright
@@ -129,7 +129,7 @@ def test_formulas_render_with_the_network_off(site, served_site):
     assert not [u for u in refused if "mathjax" in u.lower()], f"MathJax was requested from outside: {refused}"
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed (make setup installs it)")
+@pytest.mark.browser   # skipped, with the reason, where chromium is missing (tests/conftest.py)
 def test_code_of_up_to_100_characters_fits_without_scrolling(served_site):
     from playwright.sync_api import sync_playwright
 

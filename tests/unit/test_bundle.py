@@ -44,6 +44,7 @@ def test_missing_checkpoints_are_named_with_the_command_that_trains_them(tmp_pat
     assert "make prepare" in message
 
 
+@pytest.mark.network   # pip resolves the pins against the package index
 def test_the_pins_are_wheels_with_hashes_torch_and_the_no_deps_package_included():
     pins = {pin["name"].lower(): pin for pin in bundle.resolve_pins(ROOT)}
     assert pins["torch"]["version"] == version("torch")  # the wheel this environment was tested with
