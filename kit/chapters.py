@@ -30,12 +30,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from kit.errors import KitError
 from kit.parameters import RULE_MAKERS, ParameterError, Rule, refusal, unknown_name_message
 
 DECLARATION_KEYS = ("needs", "exercises", "benchmark", "explorer")
 
 
-class ChapterDeclarationError(ValueError):
+class ChapterDeclarationError(KitError, ValueError):
     """A chapter's metadata or parameter rules cannot be read; the message names the chapter and the fix."""
 
 

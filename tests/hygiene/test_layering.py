@@ -164,8 +164,7 @@ def test_no_cycle_between_the_kits_parts():
 def modules_loaded_after(code: str) -> set[str]:
     """The names in sys.modules after running `code` in a fresh interpreter (the kit from this checkout).
 
-    Extend the checks below with other entry points that must stay light, e.g.
-    ``assert "torch" not in modules_loaded_after("import kit.chapters")``.
+    The checks below use it for the entry points that must stay light.
     """
     script = f"{code}\nimport sys\nprint('\\n'.join(sorted(sys.modules)))"
     run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -177,6 +176,13 @@ def test_import_kit_does_not_import_torch():
     assert "torch" not in modules_loaded_after("import kit")
     assert "torch" not in modules_loaded_after("import kit.parameters")
     assert "torch" not in modules_loaded_after("import kit\nkit.check_parameters\nkit.__all__\ndir(kit)")
+
+
+def test_reading_the_chapters_does_not_import_torch():
+    """The book reads every chapter's parameters, rules and declarations before it prepares anything."""
+    code = "from kit.book import select\nfrom kit.chapters import read_chapter\n[read_chapter(c) for c in select(None)]"
+    assert "torch" not in modules_loaded_after(code)
+    assert "torch" not in modules_loaded_after("import kit.exercises")
 
 
 def test_the_command_line_parses_its_arguments_without_torch():

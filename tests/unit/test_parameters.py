@@ -111,12 +111,3 @@ def test_book_cli_refuses_a_value_out_of_range_before_preparing_anything(capsys,
     assert "06_knowledge_distillation" in err
     assert time.perf_counter() - start < 5
 
-
-def test_reading_a_chapter_imports_no_torch():
-    import subprocess
-    import sys
-
-    code = ("import sys; from kit.chapters import read_chapter; from kit.book import select; "
-            "[read_chapter(c) for c in select(None)]; print('torch' in sys.modules)")
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert run.stdout.strip() == "False", run.stderr
