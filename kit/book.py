@@ -381,7 +381,7 @@ def build_book(quick: bool = False, names: list[str] | None = None,
 
     selected = select(names)
     assigned = assign_parameters(selected, parameters or {})   # names and values checked before any work
-    from kit.prepare import prepare_needs   # the store (and torch) only once the parameters are known good
+    from kit.prepare import prepare_needs  # the store (and torch) only once the parameters are known good
 
     results = {chapter: ChapterResult(chapter) for chapter in selected}
 
