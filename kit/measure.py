@@ -18,7 +18,11 @@ from torch import nn
 
 
 def cpu_description() -> str:
-    """The CPU model and logical core count, to print beside every timing."""
+    """The CPU model, logical core count and vector ISA, to print beside every timing.
+
+    Int8 and bf16 speed-ups depend on the vector extensions (AVX-512 and its VNNI/BF16 parts, AMX): a timing
+    without them cannot be compared with another machine's.
+    """
     name = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
@@ -30,7 +34,30 @@ def cpu_description() -> str:
         pass
     usable, total = usable_cores(), os.cpu_count() or 1
     cores = f"{total} logical cores" if usable == total else f"{usable} of {total} logical cores usable here"
-    return f"{name}, {cores}"
+    return f"{name}, {cores}, {vector_isa()}"
+
+
+# /proc/cpuinfo flag -> how it is named in a description, in order.
+ISA_FLAGS = {"avx2": "AVX2", "fma": "FMA", "avx512f": "AVX-512F", "avx512_vnni": "AVX-512 VNNI",
+             "avx512_bf16": "AVX-512 BF16", "avx_vnni": "AVX-VNNI", "amx_tile": "AMX", "amx_int8": "AMX-INT8",
+             "amx_bf16": "AMX-BF16", "asimd": "NEON", "sve": "SVE"}
+
+
+def vector_isa() -> str:
+    """The vector extensions that matter for these kernels ("AVX2, FMA, AVX-512F, AVX-512 VNNI, ...") and the
+    level torch dispatches to (`torch.backends.cpu.get_cpu_capability()`)."""
+    flags: set[str] = set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith(("flags", "Features")):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        pass
+    found = [words for flag, words in ISA_FLAGS.items() if flag in flags]
+    capability = torch.backends.cpu.get_cpu_capability()
+    return f"ISA {', '.join(found) or 'unknown'}; torch dispatches {capability}"
 
 
 def usable_cores() -> int:
@@ -98,6 +125,10 @@ def torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
+# A timing verdict needs the middle half of the round-by-round ratios beyond 1 ± this margin.
+VERDICT_MARGIN = 0.03
+
+
 @dataclass(frozen=True)
 class Timing:
     """Wall-clock samples of one function, in seconds."""
@@ -148,6 +179,30 @@ class LatencyComparison:
         q1, _, q3 = statistics.quantiles(ratios, n=4)
         return q1, q3
 
+    def relative(self, name: str, to: str) -> float:
+        """Median of the round-by-round ratios time(name) / time(to): one candidate against another, not the
+        baseline (e.g. int8 against the best FP32 form)."""
+        pairs = zip(self.timings[name].samples, self.timings[to].samples, strict=True)
+        return statistics.median(a / b for a, b in pairs)
+
+    def relative_range(self, name: str, to: str) -> tuple[float, float]:
+        """Quartiles (the middle half of the rounds) of time(name) / time(to)."""
+        ratios = sorted(a / b for a, b in zip(self.timings[name].samples, self.timings[to].samples, strict=True))
+        if len(ratios) < 4:
+            return ratios[0], ratios[-1]
+        q1, _, q3 = statistics.quantiles(ratios, n=4)
+        return q1, q3
+
+    def verdict(self, name: str, to: str | None = None, margin: float = VERDICT_MARGIN) -> str:
+        """'faster' / 'slower' when the middle half of the round-by-round ratios clears 1 by `margin` on one side,
+        else 'no clear difference': the one rule every chapter words its timing verdicts with."""
+        low, high = self.relative_range(name, to or self.baseline)
+        if high < 1 - margin:
+            return "faster"
+        if low > 1 + margin:
+            return "slower"
+        return "no clear difference"
+
     def speedup_range(self, name: str) -> tuple[float, float]:
         """ratio_range turned into speed-ups (baseline time / time), low to high."""
         low, high = self.ratio_range(name)
@@ -161,6 +216,8 @@ class LatencyComparison:
             low, high = self.ratio_range(name)
             lines.append(f"{name:{width}}  {_format_seconds(timing.median):>9}  ±{timing.spread / 2:4.0%}   "
                          f"{self.ratio(name):5.2f}x    {low:.2f}x-{high:.2f}x")
+        lines.append(f"(vs {self.baseline}: the median of the round-by-round time ratios, rounds interleaved; "
+                     "not the ratio of the medians)")
         return "\n".join(lines)
 
 
@@ -214,15 +271,30 @@ def compare_latency(
 
 
 
+def _is_packed_params(module: nn.Module) -> bool:
+    """A quantized module's holder of packed weights (LinearPackedParams, EmbeddingPackedParams): a child that is
+    never called, so its parent is the module that runs."""
+    return type(module).__name__.endswith("PackedParams")
+
+
+def _timed_as_leaf(module: nn.Module) -> bool:
+    """True for modules that do work themselves: no children, or only packed-weight holders (a quantized Linear
+    owns one; timing only true leaves would put its time "between modules")."""
+    return all(_is_packed_params(child) for child in module.children())
+
+
 def time_by_module(model: nn.Module, inputs: torch.Tensor, *, runs: int = 10, warmup: int = 3,
                    threads: int = 1) -> dict[str, float]:
     """Seconds per call spent in each leaf module of `model` (forward hooks around it), at a fixed thread count.
+
+    A quantized Linear or Embedding counts as a leaf: its only child holds its packed weights and is never called.
 
     The entry "" is the whole call; what it has beyond the leaves' sum is spent between modules.
     """
     if runs < 1:
         raise ValueError(f"runs must be at least 1, got {runs}")
-    leaves = {name: m for name, m in model.named_modules() if name and not any(True for _ in m.children())}
+    leaves = {name: m for name, m in model.named_modules()
+              if name and _timed_as_leaf(m) and not _is_packed_params(m)}
     totals = dict.fromkeys(["", *leaves], 0.0)
     started: dict[str, float] = {}
     handles = []

@@ -154,3 +154,45 @@ def test_ratio_stays_inside_its_range_whatever_the_samples():
         comparison = measure.LatencyComparison(timings, "a", 1)
         low, high = comparison.ratio_range("b")
         assert low <= comparison.ratio("b") <= high
+
+
+def synthetic(samples: dict[str, list[float]], baseline: str) -> measure.LatencyComparison:
+    return measure.LatencyComparison({k: measure.Timing(tuple(v)) for k, v in samples.items()}, baseline, 1)
+
+
+def test_relative_compares_two_candidates_round_by_round():
+    comparison = synthetic({"fp32": [10, 10, 10, 10], "best": [5, 5, 5, 5], "int8": [2, 2.5, 2, 2.5]}, "fp32")
+    assert comparison.relative("int8", to="best") == pytest.approx(0.45)
+    assert comparison.relative_range("int8", to="best") == pytest.approx((0.4, 0.5))
+
+
+@pytest.mark.parametrize("ratios, words", [
+    ([0.90, 0.92, 0.95, 0.96], "faster"),            # the middle half below 0.97
+    ([0.91, 0.99, 1.00, 0.93], "no clear difference"),   # 0.84-1.00x in the old chapter 5 wording was "faster"
+    ([1.05, 1.06, 1.08, 1.10], "slower"),
+    ([0.96, 0.98, 1.02, 1.04], "no clear difference"),
+])
+def test_one_verdict_rule_for_every_timing(ratios, words):
+    comparison = synthetic({"ref": [1.0] * len(ratios), "new": ratios}, "ref")
+    assert comparison.verdict("new") == words
+
+
+def test_the_table_says_what_its_ratio_column_is():
+    table = str(synthetic({"ref": [1.0, 1.0], "new": [0.5, 0.5]}, "ref"))
+    assert "median of the round-by-round time ratios" in table
+
+
+def test_cpu_description_names_the_vector_isa():
+    text = measure.cpu_description()
+    assert "ISA" in text and "torch dispatches" in text
+
+
+def test_time_by_module_times_a_quantized_linear_itself():
+    """Its packed-weight child is never called: the Linear must not vanish into "between modules"."""
+    from torch.ao.quantization import quantize_dynamic
+
+    model = quantize_dynamic(nn.Sequential(nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 8)), {nn.Linear},
+                             dtype=torch.qint8)
+    seconds = measure.time_by_module(model, torch.randn(64, 256), runs=3, warmup=1)
+    assert {"0", "1", "2"} <= set(seconds) and "0._packed_params" not in seconds
+    assert seconds["0"] > 0 and seconds["2"] > 0
