@@ -270,7 +270,11 @@ def _train_and_store(recipe: Recipe, folder: Path, config: dict[str, Any]) -> Ch
 
 
 def status(name: str, *, quick: bool = False, data: str | None = None, **options: Any) -> tuple[str, str]:
-    """('ready', headline) | ('missing', fix) | ('broken', message), for doctor and prepare."""
+    """('ready', headline) | ('missing', fix) | ('stale', why) | ('broken', message), for doctor and prepare.
+
+    'stale': intact, but made with another configuration, other data or another upstream checkpoint than the
+    kit asks for now (prepare retrains it, keeping the old folder as *.previous); 'broken': damaged or unreadable.
+    """
     try:
         manifest = verify(name, quick=quick, data=data, **options)
     except CheckpointMissing as error:
@@ -278,6 +282,8 @@ def status(name: str, *, quick: bool = False, data: str | None = None, **options
         if resume_path(folder).is_file():
             return "missing", f"{error} (its interrupted training resumes from the state saved beside it)"
         return "missing", str(error)
+    except CheckpointMismatch as error:
+        return "stale", str(error)
     except (CheckpointError, FileNotFoundError, ValueError) as error:
         return "broken", str(error)
     return "ready", f"{RECIPES[name].headline(manifest['metrics'])}, trained in {manifest['train_seconds']:.0f} s"

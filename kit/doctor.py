@@ -179,6 +179,10 @@ def _checkpoint_findings() -> list[Finding]:
                 flag = " --quick" if quick else ""
                 out.append(Finding(INFO, label, "not trained yet (the chapter trains it on first use)",
                                    f"python -m kit prepare{flag}"))
+            elif state == "stale":
+                flag = " --quick" if quick else ""
+                out.append(Finding(INFO, label, "out of date: " + detail.split(": retrain it with")[0],
+                                   f"python -m kit prepare{flag} {name} (retrains it once)"))
             else:
                 fix = "python -m kit prepare --force" + (" --quick" if quick else "")
                 out.append(Finding(WARN, label, detail, fix))

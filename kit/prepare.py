@@ -39,8 +39,10 @@ def prepare(names: list[str] | None = None, *, quick: bool = False, force: bool 
 def prepare_needs(needs: list[Need], *, quick: bool = False, force: bool = False) -> dict[Need, str]:
     """Ensure every need, one after the other, reporting each; returns {need: why it failed} for the failures.
 
-    A failure does not stop the others, except a data dir that cannot hold checkpoints, which fails every
-    need that would train (checked before any training starts).
+    A checkpoint that is stale (intact, but made with another configuration or data than the kit asks for now)
+    is retrained once; a damaged one is reported with its fix. A failure does not stop the others, except a
+    data dir that cannot hold checkpoints, which fails every need that would train (checked before any
+    training starts).
     """
     failures: dict[Need, str] = {}
     all_quick = quick
@@ -69,10 +71,13 @@ def prepare_needs(needs: list[Need], *, quick: bool = False, force: bool = False
             failures[need] = detail
             print(f"[broken] {need}: {detail}")
             continue
+        if state == "stale":   # intact but out of date (the kit's config or data changed): retrain it once
+            print(f"[stale] {need}: {detail.split(': retrain it with')[0]}; retraining it (the old folder is kept "
+                  f"as *.previous)", flush=True)
         print(f"[train] {need} ({mode}): {RECIPES[need.checkpoint].description} ...", flush=True)
         start = time.perf_counter()
         try:
-            checkpoint = ensure(need.checkpoint, quick=quick, force=force, **options)
+            checkpoint = ensure(need.checkpoint, quick=quick, force=force or state == "stale", **options)
         except (CheckpointError, DataDirError, FileNotFoundError, ValueError) as error:
             failures[need] = str(error)
             print(f"[failed] {need}: {error}")

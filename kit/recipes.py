@@ -162,13 +162,13 @@ class LeNetRecipe(Recipe):
 
     def config(self, quick: bool, data: str, **options: Any) -> Config:
         return {"data": data, "seed": 0, "batch_size": 64, "lr": 1e-3,
-                "train_images": 2000 if quick else None, "held_out": "validation",
+                "train_images": 2000 if quick else None, "held_out": "stratified validation",
                 "steps": 120 if quick else 2400}
 
     def fingerprint(self, config: Config) -> str:
         d = _images(config["data"])
         digest = hashlib.sha256()
-        for t in (d.train_images, d.train_labels, d.test_images, d.test_labels):
+        for t in (d.fit_images, d.fit_labels, d.valid_labels, d.test_images, d.test_labels):   # the split too
             digest.update(t.numpy().tobytes())
         return digest.hexdigest()[:16]
 
@@ -205,7 +205,7 @@ class CNNRecipe(Recipe):
 
         return {"data": data, "seed": 0, "widths": list(DEFAULT_WIDTHS), "batch_size": 64, "lr": 2e-3,
                 "weight_decay": 1e-4, "warmup": 0.1, "train_images": 2000 if quick else None,
-                "held_out": "validation", "epochs": 3 if quick else 6}
+                "held_out": "stratified validation", "epochs": 3 if quick else 6}
 
     def fingerprint(self, config: Config) -> str:
         return LeNetRecipe().fingerprint(config)

@@ -10,6 +10,7 @@ import gzip
 import struct
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -87,7 +88,10 @@ def write_idx(path: Path, array: np.ndarray) -> None:
 
 @dataclass(frozen=True)
 class ImageData:
-    """Train and test tensors, ready for LeNet: images (N, 1, 32, 32) float32, labels (N,) int64."""
+    """Train and test tensors, ready for LeNet: images (N, 1, 32, 32) float32, labels (N,) int64.
+
+    The fit / validation split of the train images is computed once (and the split tensors kept), on first use.
+    """
 
     name: str
     train_images: torch.Tensor
@@ -100,30 +104,57 @@ class ImageData:
 
     @property
     def validation_size(self) -> int:
-        """How many of the last train images are held out for choices (1,000, or 1/12 of a larger set)."""
-        return max(1000, len(self.train_labels) // 12)
+        """How many train images are held out for choices: 1,000, or 1/12 of a larger set, the same number from
+        every class (rounded down to a multiple of the class count)."""
+        per_class = max(1000, len(self.train_labels) // 12) // len(self.classes)
+        return per_class * len(self.classes)
 
-    @property
+    @cached_property
+    def _split(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(fit indices, validation indices): the last validation_size / classes train images of each class, in
+        file order, are held out; the rest, in file order, are fitted on. The validation split is stratified
+        (the same count per class), as the test split of these data sets is, so choices made on it mirror test.
+        """
+        per_class = self.validation_size // len(self.classes)
+        held = torch.zeros(len(self.train_labels), dtype=torch.bool)
+        for label in range(len(self.classes)):
+            members = torch.nonzero(self.train_labels == label).flatten()
+            if len(members) <= per_class:
+                raise ImageDataError(f"{self.name}: class {self.classes[label]!r} has {len(members)} train images, "
+                                     f"too few to hold out {per_class} for validation")
+            held[members[-per_class:]] = True
+        return torch.nonzero(~held).flatten(), torch.nonzero(held).flatten()
+
+    @cached_property
     def fit_images(self) -> torch.Tensor:
         """The train images models are fitted on: all but the held-out validation images."""
-        return self.train_images[: -self.validation_size]
+        return self.train_images[self._split[0]]
 
-    @property
+    @cached_property
     def fit_labels(self) -> torch.Tensor:
-        return self.train_labels[: -self.validation_size]
+        return self.train_labels[self._split[0]]
 
-    @property
+    @cached_property
     def valid_images(self) -> torch.Tensor:
-        """Held-out train images for choosing (sparsity, amounts); the test images are reported once."""
-        return self.train_images[-self.validation_size :]
+        """Held-out train images for choosing (sparsity, amounts, learning rates); the test images are reported
+        once. Stratified: every class has the same number."""
+        return self.train_images[self._split[1]]
 
-    @property
+    @cached_property
     def valid_labels(self) -> torch.Tensor:
-        return self.train_labels[-self.validation_size :]
+        return self.train_labels[self._split[1]]
+
+    def class_counts(self, labels: torch.Tensor) -> list[int]:
+        """How many of `labels` fall in each class, in class order."""
+        return torch.bincount(labels, minlength=len(self.classes)).tolist()
 
     def __str__(self) -> str:
+        valid = self.class_counts(self.valid_labels)
+        test = self.class_counts(self.test_labels)
+        same = (f"{valid[0]} per class" if len(set(valid)) == 1 else "per class " + "/".join(map(str, valid)))
+        test_words = (f"{test[0]} per class" if len(set(test)) == 1 else "per class " + "/".join(map(str, test)))
         return (f"{self.name}: {len(self.fit_labels)} train / {self.validation_size} validation (held out from "
-                f"train) / {len(self.test_labels)} test images, {len(self.classes)} classes")
+                f"train, {same}) / {len(self.test_labels)} test images ({test_words}), {len(self.classes)} classes")
 
 
 def image_folder(name: str) -> Path:

@@ -104,6 +104,32 @@ def test_changed_config_is_a_mismatch(tiny, monkeypatch):
         ensure("tiny")
 
 
+def test_prepare_retrains_a_stale_checkpoint_once_and_keeps_the_old_one(tiny, monkeypatch, capsys):
+    """Out of date (the kit's config or data changed) is not damaged: prepare retrains it, once."""
+    from kit.prepare import prepare
+
+    ensure("tiny")
+    old_weights = weights().read_bytes()
+    monkeypatch.setattr(TinyRecipe, "width", 4)
+    assert status("tiny")[0] == "stale"
+    assert prepare(["tiny"]) == 0
+    out = capsys.readouterr().out
+    assert "[stale] tiny" in out and "width: stored 3, now 4" in out and "[done] tiny" in out
+    assert TinyRecipe.trainings == 2 and status("tiny")[0] == "ready"
+    assert (folder_for("tiny").with_name("tiny.previous") / "model.safetensors").read_bytes() == old_weights
+    assert prepare(["tiny"]) == 0 and TinyRecipe.trainings == 2   # once
+    assert "[ready] tiny" in capsys.readouterr().out
+
+
+def test_prepare_does_not_overwrite_a_damaged_checkpoint_unasked(tiny, capsys):
+    from kit.prepare import prepare
+
+    ensure("tiny")
+    weights().write_bytes(b"garbage")
+    assert prepare(["tiny"]) == 1
+    assert "[broken] tiny" in capsys.readouterr().out and weights().read_bytes() == b"garbage"
+
+
 def test_changed_data_is_a_mismatch(tiny, monkeypatch):
     ensure("tiny")
     monkeypatch.setattr(TinyRecipe, "fingerprint", lambda self, config: "other")

@@ -84,11 +84,20 @@ def test_corrupted_asset_is_detected(tmp_path, monkeypatch):
         recorded_checksums.cache_clear()
 
 
-def test_validation_images_are_held_out_from_the_fitting_split():
+def test_validation_images_are_held_out_from_the_fitting_split_with_the_same_count_per_class():
     from kit.data.images import load_images
 
     data = load_images("fashion-embedded")
     n = data.validation_size
     assert len(data.fit_labels) + n == len(data.train_labels)
-    assert torch.equal(data.valid_images, data.train_images[-n:])
-    assert not any(torch.equal(data.valid_images[0], image) for image in data.fit_images[:2000])
+    per_class = n // len(data.classes)
+    assert data.class_counts(data.valid_labels) == [per_class] * len(data.classes)   # stratified, as test is
+    assert len(set(data.class_counts(data.test_labels))) == 1
+    fit, valid = data._split
+    assert set(fit.tolist()).isdisjoint(valid.tolist()) and len(fit) + len(valid) == len(data.train_labels)
+    assert torch.equal(data.valid_images, data.train_images[valid]) and torch.equal(data.fit_labels,
+                                                                                    data.train_labels[fit])
+    for label in range(len(data.classes)):   # the last per_class images of each class, in file order
+        members = torch.nonzero(data.train_labels == label).flatten()
+        assert members[-per_class:].tolist() == [i for i in valid.tolist() if data.train_labels[i] == label]
+    assert "100 per class" in str(data) and "200 per class" in str(data)
