@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from kit.errors import KitError
+
 Checker = Callable[[Any], str | None]
 _REGISTRY: dict[str, Checker] = {}
 
@@ -100,7 +102,8 @@ def available() -> list[str]:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of one self-check: status is "correct", "not yet" or "not attempted"."""
+    """The outcome of one self-check: status is "correct", "not yet", "not attempted" or "not checked" (the check
+    itself could not run, e.g. its data is missing: nothing is said about the answer)."""
 
     name: str
     status: str
@@ -111,7 +114,7 @@ class Verdict:
         return self.status == "correct"
 
     def __str__(self) -> str:
-        mark = {"correct": "[ok]", "not yet": "[x]", "not attempted": "[ ]"}[self.status]
+        mark = {"correct": "[ok]", "not yet": "[x]", "not attempted": "[ ]", "not checked": "[!]"}[self.status]
         return f"{mark} {self.name}: {self.status}. {self.message}".rstrip()
 
 
@@ -129,6 +132,9 @@ def evaluate(name: str, answer: Any) -> Verdict:
         return Verdict(name, "not attempted", "Replace `raise NotImplementedError` with your code.")
     except NotYet as hint:
         return Verdict(name, "not yet", f"Hint: {hint}")
+    except KitError as error:   # the kit could not set the check up (missing data, a checkpoint): not the answer
+        return Verdict(name, "not checked", f"The check itself could not run, so your answer was not judged: "
+                                            f"{type(error).__name__}: {error}")
     except Exception as error:  # the learner's code failed inside the check
         return Verdict(name, "not yet", f"Your answer raised {type(error).__name__}: {error}")
     return Verdict(name, "correct", message or "")

@@ -171,3 +171,52 @@ def test_instructor_page_is_in_the_site(site):
     assert "instructors.html" in index.read_text()
     page = (index.parent / "instructors.html").read_text()
     assert "Running a class" in page and "binder/" in page and "Littlest JupyterHub" in page
+
+
+def prose_text(html: str) -> str:
+    """The page's text outside code, scripts and typeset maths: where a `$` can only be a stray one."""
+    from html.parser import HTMLParser
+
+    class Prose(HTMLParser):
+        SKIP = {"pre", "code", "script", "style", "kbd", "samp"}
+
+        def __init__(self):
+            super().__init__()
+            self.stack: list[bool] = []
+            self.parts: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag in ("br", "img", "hr", "meta", "link", "input"):
+                return
+            classes = dict(attrs).get("class") or ""
+            self.stack.append(tag in self.SKIP or "math" in classes.split() or "highlight" in classes)
+
+        def handle_endtag(self, tag):
+            if tag not in ("br", "img", "hr", "meta", "link", "input") and self.stack:
+                self.stack.pop()
+
+        def handle_data(self, data):
+            if not any(self.stack):
+                self.parts.append(data)
+
+    parser = Prose()
+    parser.feed(html)
+    return " ".join(parser.parts)
+
+
+def test_no_stray_dollar_signs_in_rendered_prose(site):
+    """Maths the renderer did not take (display maths inside a list item, an unbalanced `$`) shows as `$`."""
+    index, executed = site
+    stray = {}
+    for page in [index, *(index.parent / "chapters" / f"{c}.html" for c in executed)]:
+        text = prose_text(page.read_text())
+        hits = [text[max(0, i - 40):i + 40].replace("\n", " ") for i, ch in enumerate(text) if ch == "$"]
+        if hits:
+            stray[page.name] = hits[:3]
+    assert not stray, f"stray $ in the rendered text (put display maths in its own paragraph): {stray}"
+
+
+def test_prose_text_sees_stray_dollars_but_not_maths_or_code():
+    html = ('<p>A <span class="math notranslate nohighlight">\\(x^2\\)</span> and <code>$HOME</code></p>'
+            '<div class="highlight"><pre>echo $PATH</pre></div><li>$$ b = c $$</li>')
+    assert prose_text(html).count("$") == 4

@@ -116,3 +116,32 @@ def test_the_readme_chapter_map_has_one_row_per_chapter():
         assert len(mine[0]) <= 320, f"README.md: keep {source.name}'s row to one line ({len(mine[0])} characters)"
     table = readme[readme.index("| # |"):].split("\n\n")[0]
     assert all(f"notebooks/{s.name}" in table for s in CHAPTERS), "a blank line breaks the chapter map's table"
+
+
+def checkpoints_loaded_by(module: str) -> list[tuple[str, object, int]]:
+    """(checkpoint, the literal quick= or None, line) of every ensure(...) call in a check module's source."""
+    import ast
+
+    path = ROOT / (module.replace(".", "/") + ".py")
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "ensure":
+            name = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else None
+            quick = next((k.value.value for k in node.keywords if k.arg == "quick"
+                          and isinstance(k.value, ast.Constant)), None)
+            found.append((name, quick, node.lineno))
+    return found
+
+
+@pytest.mark.parametrize("source", CHAPTERS, ids=CHAPTER_IDS)
+def test_exercise_checks_load_only_what_their_chapter_declares(source):
+    """A check runs in the learner's chapter, where only the declared checkpoints are prepared: one it loads
+    by itself must be declared, in the same mode in QUICK and full runs (kit.needs "mode": "full" and
+    quick=False); a checkpoint that follows QUICK must come in with the answer, the check cannot know QUICK."""
+    chapter = read_chapter(source)
+    full_needs = {n["checkpoint"] for n in chapter.declared.get("needs", []) if n.get("mode") == "full"}
+    for name, quick, line in checkpoints_loaded_by(chapter.exercises):
+        assert name in full_needs and quick is False, (
+            f"{chapter.exercises} line {line} loads the {name!r} checkpoint (quick={quick!r}), which "
+            f"{source.name} does not declare in that mode: on the published page it is not prepared and the check "
+            "crashes. Take the model in the answer instead, or declare it with \"mode\": \"full\" and quick=False.")

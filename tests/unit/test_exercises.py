@@ -130,3 +130,18 @@ def test_forbidden_api_raises_a_hint_and_is_restored():
         with pytest.raises(NotYet):
             Child().go()
     assert "go" not in vars(Child) and Child().go() == "base"   # an inherited method is not copied onto the class
+
+
+def test_a_check_that_cannot_set_itself_up_does_not_blame_the_answer(monkeypatch):
+    """A missing checkpoint or data set raised by the kit inside a check is "not checked", never "your answer"."""
+    from kit import exercises
+    from kit.errors import TrainingDisabled
+
+    def needs_a_checkpoint(answer):
+        raise TrainingDisabled("the lenet-fashion checkpoint is not trained: run `python -m kit prepare`")
+
+    monkeypatch.setitem(exercises._REGISTRY, "99-needs-data", needs_a_checkpoint)
+    verdict = evaluate("99-needs-data", lambda: 1)
+    assert verdict.status == "not checked" and not verdict.passed
+    assert "could not run" in verdict.message and "python -m kit prepare" in verdict.message
+    assert "Your answer raised" not in verdict.message and str(verdict).startswith("[!]")
