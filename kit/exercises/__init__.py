@@ -17,22 +17,42 @@ from kit.errors import KitError
 
 Checker = Callable[[Any], str | None]
 _REGISTRY: dict[str, Checker] = {}
+_EXAMPLES: dict[str, Examples] = {}
 
 
 class NotYet(Exception):
     """Raised by a checker when the answer is not right yet; the message is the hint."""
 
 
-def exercise(name: str) -> Callable[[Checker], Checker]:
-    """Register a checker under an exercise name (decorator)."""
+@dataclass(frozen=True)
+class Examples:
+    """Answers the test suite runs through a check: each `right` one must pass, each `wrong` one (answer, words)
+    must be "not yet" with `words` in its hint. Declared beside the check, so a new chapter's checks need no
+    test file of their own (tests/unit/test_exercise_examples.py runs them); a check whose cases need more
+    set-up is tested in tests/unit instead."""
+
+    right: tuple[Any, ...] = ()
+    wrong: tuple[tuple[Any, str], ...] = ()
+
+
+def exercise(name: str, examples: Examples | None = None) -> Callable[[Checker], Checker]:
+    """Register a checker under an exercise name (decorator), with the examples that test it, if any."""
 
     def register(checker: Checker) -> Checker:
         if name in _REGISTRY:
             raise ValueError(f"exercise {name!r} is registered twice")
         _REGISTRY[name] = checker
+        if examples is not None:
+            _EXAMPLES[name] = examples
         return checker
 
     return register
+
+
+def examples_of(name: str) -> Examples | None:
+    """The examples declared with an exercise's check, or None."""
+    load_checks()
+    return _EXAMPLES.get(name)
 
 
 @contextmanager

@@ -60,12 +60,16 @@ def test_every_check_module_belongs_to_one_chapter():
     assert sorted(declared) == sorted(check_modules()), "a check module no chapter declares, or one declared twice"
 
 
-def test_every_exercise_has_unit_tests():
-    """Right answers pass and known wrong ones fail: every exercise is named in a unit test."""
+def test_every_exercise_is_tested():
+    """Right answers pass and known wrong ones fail: every exercise declares examples beside its check
+    (kit.exercises.Examples, run by tests/unit/test_exercise_examples.py) or is named in a unit test."""
+    from kit.exercises import examples_of
+
     tests = "\n".join(p.read_text() for p in (ROOT / "tests" / "unit").glob("test_*.py"))
     untested = sorted(name for c in CHAPTERS for name in exercise_names(read_chapter(c).exercises)
-                      if f'"{name}"' not in tests)
-    assert not untested, f"exercises no unit test names (tests/unit/test_<topic>_exercises.py): {untested}"
+                      if examples_of(name) is None and f'"{name}"' not in tests)
+    assert not untested, ("exercises with neither examples=Examples(right=..., wrong=...) beside their check nor a "
+                          f"unit test naming them: {untested}")
 
 
 @pytest.mark.parametrize("source", CHAPTERS, ids=CHAPTER_IDS)
