@@ -49,7 +49,7 @@ def test_module_entry_point_runs():
 
 
 def test_book_rejects_unknown_chapters(capsys):
-    assert main(["book", "99"]) == 2
+    assert main(["book", "no-such-chapter"]) == 2
     assert "no chapter matches" in capsys.readouterr().err
 
 
