@@ -322,15 +322,41 @@ def label_injected_parameters(notebook: Path, target: Path) -> None:
     nbformat.write(book, target)
 
 
+def benchmark_reports(benchmarks: Path) -> dict[str, Path]:
+    """Each benchmark script (benchmarks/bench_*.py) and the report it writes (results/<name>.md, read from its
+    `write_report("<name>", ...)` call), whether or not it has been run."""
+    import re
+
+    reports = {}
+    for script in sorted(benchmarks.glob("bench_*.py")):
+        names = re.findall(r'write_report\(\s*"([^"]+)"', script.read_text(encoding="utf-8"))
+        reports[script.name] = benchmarks / "results" / f"{names[0] if names else script.stem}.md"
+    return reports
+
+
+def missing_reports(benchmarks: Path) -> list[str]:
+    """The benchmark scripts whose report is not in this checkout (the Measurements page says so for each)."""
+    return [script for script, report in benchmark_reports(benchmarks).items() if not report.is_file()]
+
+
 def results_page(folder: Path) -> str:
-    """The site's Measurements page: every benchmark report (benchmarks/results/*.md), with its date."""
+    """The site's Measurements page: which benchmark reports this checkout holds (and, for each missing one, the
+    command that writes it), then every report (benchmarks/results/*.md) with its date."""
+    benchmarks = folder.parent
     lines = ["# Measurements", "",
              "The benchmark reports of the checkout that built this site, as `make bench` wrote them "
-             "(`benchmarks/results/`). Each states the CPU it ran on; targets are checked by the scripts.", ""]
-    reports = sorted(folder.glob("*.md")) if folder.is_dir() else []
-    if not reports:
-        lines.append("No benchmark has been run in this checkout: run `make bench`, then `make book` again.")
-    for report in reports:
+             "(`benchmarks/results/`). Each runs its chapter in full, states the CPU it ran on and checks the "
+             "chapter's figures against its targets.", "",
+             "| benchmark | report in this build |", "|---|---|"]
+    for script, report in benchmark_reports(benchmarks).items():
+        if report.is_file():
+            written = time.strftime("%Y-%m-%d %H:%M", time.localtime(report.stat().st_mtime))
+            lines.append(f"| `{script}` | {report.name}, written {written} |")
+        else:
+            lines.append(f"| `{script}` | **not run in this checkout**: `python benchmarks/{script}` "
+                         "(or `make bench`), then `make book` again |")
+    lines.append("")
+    for report in sorted(folder.glob("*.md")) if folder.is_dir() else []:
         written = time.strftime("%Y-%m-%d %H:%M", time.localtime(report.stat().st_mtime))
         body = report.read_text(encoding="utf-8").splitlines()
         title = body[0].lstrip("# ").strip() if body and body[0].startswith("#") else report.stem
@@ -433,4 +459,9 @@ def build_book(quick: bool = False, names: list[str] | None = None,
     except (RuntimeError, FileNotFoundError) as error:
         book.site_error = str(error)
     print(book.summary(), flush=True)
+    root = repo_root()
+    missing = missing_reports(root / "benchmarks") if root is not None else []
+    if missing:
+        print(f"note: the site's Measurements page has no report of {', '.join(missing)}: the chapters' "
+              "multi-seed figures come from these (`make bench` writes them; then `make book` again)", flush=True)
     return book
