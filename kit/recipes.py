@@ -282,6 +282,62 @@ class LSTMRecipe(Recipe):
         return f"valid perplexity {metrics['valid_perplexity']:.1f} (loss {metrics['valid_loss']:.3f} nats)"
 
 
+# --- a small decoder-only transformer language model (chapter 9) --------------------------------------
+class DecoderRecipe(Recipe):
+    name = "decoder-lm"
+    description = ("a 4-layer decoder-only transformer (RoPE, ReLU MLP, tied embeddings) on chapter 3's corpus "
+                   "and vocabulary (chapter 9)")
+    data_choices = ("bbc", "wikitext-2")
+
+    def config(self, quick: bool, data: str, **options: Any) -> Config:
+        # Full: 4 x 256 (5.7 M parameters, 3.1 M of them in the blocks' Linear weights), two epochs of 128-token
+        # windows; quick: a narrower, shallower model for a few steps (the same code path, under a minute).
+        return {"data": data, "seed": 0, "vocab": len(_corpus(data).dictionary), "width": 128 if quick else 256,
+                "layers": 2 if quick else 4, "heads": 4, "context": 128, "batch_size": 32, "lr": 1e-3,
+                "weight_decay": 0.1, "warmup": 0.05, "clip": 1.0, "epochs": None if quick else 2,
+                "steps": 60 if quick else None, "valid_tokens": 20_000 if quick else None}
+
+    def fingerprint(self, config: Config) -> str:
+        return _corpus(config["data"]).fingerprint()
+
+    def build(self, config: Config) -> tuple[nn.Module, Any]:
+        from kit.models.decoder_lm import DecoderLM
+
+        return DecoderLM(config["vocab"], config["width"], config["layers"], config["heads"], config["context"]), None
+
+    def train(self, model: nn.Module, extra: Any, config: Config, resume: ResumeFile | None = None) -> Trained:
+        from kit.train.decoder import evaluate_decoder, perplexity, train_decoder
+
+        corpus = _corpus(config["data"])
+        history = train_decoder(model, corpus.train, context=config["context"], epochs=config["epochs"],
+                                steps=config["steps"], batch_size=config["batch_size"], lr=config["lr"],
+                                weight_decay=config["weight_decay"], warmup=config["warmup"], clip=config["clip"],
+                                seed=config["seed"], desc="training the decoder", resume=resume)
+        loss = evaluate_decoder(model, corpus.valid, context=config["context"], max_tokens=config["valid_tokens"])
+        return Trained({"valid_loss": loss, "valid_perplexity": perplexity(loss)}, history.losses, history.seconds)
+
+    def save(self, model: nn.Module, extra: Any, folder: Path) -> None:
+        """safetensors refuses shared tensors: the tied head is stored once, as the embedding."""
+        from safetensors.torch import save_file
+
+        state = {k: v.contiguous() for k, v in model.state_dict().items() if k != "head.weight"}
+        save_file(state, folder / "model.safetensors")
+
+    def load(self, folder: Path, config: Config) -> tuple[nn.Module, Any]:
+        from safetensors.torch import load_file
+
+        model, extra = self.build(config)
+        state = load_file(folder / "model.safetensors")
+        state["head.weight"] = state.get("embed.weight", torch.empty(0))
+        check_shapes(model, state, folder / "model.safetensors")
+        model.load_state_dict(state)
+        model.eval()
+        return model, extra
+
+    def headline(self, metrics: dict[str, float]) -> str:
+        return f"valid perplexity {metrics['valid_perplexity']:.1f} (loss {metrics['valid_loss']:.3f} nats)"
+
+
 # --- BERT-family model fine-tuned on sentence pairs ------------------------------------------------
 class BertPairsRecipe(Recipe):
     name = "bert-pairs"
@@ -559,8 +615,8 @@ class CompressionGridRecipe(Recipe):
         return f"{len(models)} compressed models, best validation accuracy {best:.2%}"
 
 
-RECIPES: dict[str, Recipe] = {r.name: r for r in (LeNetRecipe(), CNNRecipe(), LSTMRecipe(), BertPairsRecipe(),
-                                                  BertStudentRecipe(), CompressionGridRecipe())}
+RECIPES: dict[str, Recipe] = {r.name: r for r in (LeNetRecipe(), CNNRecipe(), LSTMRecipe(), DecoderRecipe(),
+                                                  BertPairsRecipe(), BertStudentRecipe(), CompressionGridRecipe())}
 
 
 def seeded(config: Config) -> None:
