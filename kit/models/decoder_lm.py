@@ -17,8 +17,34 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-# One layer's cache: keys and values of every token so far, each (batch, heads, tokens, head_dim).
-LayerCache = list[torch.Tensor]
+
+class KVCache:
+    """The keys and values of every token decoded so far, per block: what attention re-reads at each step.
+
+    `update(block, k, v)` appends the new tokens' keys and values (batch, heads, tokens, head_dim) and returns
+    everything cached for that block. A subclass can store them differently (e.g. int8 codes and scales) as long
+    as update returns float tensors; `nbytes` counts what it holds.
+    """
+
+    def __init__(self, blocks: int) -> None:
+        self.keys: list[torch.Tensor | None] = [None] * blocks
+        self.values: list[torch.Tensor | None] = [None] * blocks
+
+    def update(self, block: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.keys[block] is not None:
+            k, v = torch.cat((self.keys[block], k), dim=2), torch.cat((self.values[block], v), dim=2)
+        self.keys[block], self.values[block] = k, v
+        return k, v
+
+    @property
+    def length(self) -> int:
+        """Tokens cached (0 when empty)."""
+        return 0 if self.keys[0] is None else self.keys[0].shape[2]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the cached tensors."""
+        return sum(t.numel() * t.element_size() for t in (*self.keys, *self.values) if t is not None)
 
 
 def rotary_tables(head_dim: int, positions: torch.Tensor, base: float = 10_000.0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -45,16 +71,14 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(width, 3 * width)
         self.proj = nn.Linear(width, width)
 
-    def forward(self, x: torch.Tensor, start: int = 0, cache: LayerCache | None = None) -> torch.Tensor:
-        """x (batch, tokens, width) at positions start, start + 1, ...; `cache` ([k, v] or []) is extended."""
+    def forward(self, x: torch.Tensor, start: int = 0, cache: KVCache | None = None, block: int = 0) -> torch.Tensor:
+        """x (batch, tokens, width) at positions start, start + 1, ...; `cache` (this is its `block`) is extended."""
         batch, tokens, _ = x.shape
         q, k, v = self.qkv(x).view(batch, tokens, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
         cos, sin = rotary_tables(self.head_dim, torch.arange(start, start + tokens))
         q, k = rotate(q, cos, sin), rotate(k, cos, sin)
         if cache is not None:
-            if cache:
-                k, v = torch.cat((cache[0], k), dim=2), torch.cat((cache[1], v), dim=2)
-            cache[:] = [k, v]
+            k, v = cache.update(block, k, v)
         if tokens == 1:   # one new token attends to everything before it: no mask needed
             out = F.scaled_dot_product_attention(q, k, v)
         elif k.shape[2] == tokens:   # a whole prefix: the usual causal mask
@@ -76,8 +100,8 @@ class Block(nn.Module):
         self.fc1, self.fc2 = nn.Linear(width, mlp_ratio * width), nn.Linear(mlp_ratio * width, width)
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, start: int = 0, cache: LayerCache | None = None) -> torch.Tensor:
-        x = x + self.drop(self.attn(self.ln1(x), start, cache))
+    def forward(self, x: torch.Tensor, start: int = 0, cache: KVCache | None = None, block: int = 0) -> torch.Tensor:
+        x = x + self.drop(self.attn(self.ln1(x), start, cache, block))
         return x + self.drop(self.fc2(F.relu(self.fc1(self.ln2(x)))))
 
 
@@ -109,11 +133,11 @@ class DecoderLM(nn.Module):
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
 
-    def new_cache(self) -> list[LayerCache]:
-        """An empty KV cache, one [k, v] list per block, filled by forward(..., cache=...)."""
-        return [[] for _ in self.blocks]
+    def new_cache(self) -> KVCache:
+        """An empty KV cache for this model, filled by forward(..., cache=...)."""
+        return KVCache(len(self.blocks))
 
-    def forward(self, ids: torch.Tensor, cache: list[LayerCache] | None = None, start: int = 0) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor, cache: KVCache | None = None, start: int = 0) -> torch.Tensor:
         """Logits (batch, tokens, vocab) for ids (batch, tokens) at positions start, start + 1, ...
 
         With `cache`, the keys and values of these tokens are appended to it, so the next call can pass only
@@ -123,24 +147,21 @@ class DecoderLM(nn.Module):
             raise ValueError(f"ids must be (batch, tokens), got shape {tuple(ids.shape)}")
         x = self.drop(self.embed(ids))
         for i, block in enumerate(self.blocks):
-            x = block(x, start, cache[i] if cache is not None else None)
+            x = block(x, start, cache, i)
         return self.head(self.norm(x))
 
 
-def cache_bytes(cache: list[LayerCache]) -> int:
-    """Bytes held by a KV cache's tensors."""
-    return sum(t.numel() * t.element_size() for layer in cache for t in layer)
-
-
 @torch.inference_mode()
-def generate(model: DecoderLM, prompt: torch.Tensor, new_tokens: int, *, use_cache: bool = True) -> torch.Tensor:
-    """Greedy continuation of a 1-D prompt by `new_tokens` tokens (with or without the KV cache)."""
+def generate(model: DecoderLM, prompt: torch.Tensor, new_tokens: int, *, use_cache: bool = True,
+             cache: KVCache | None = None) -> torch.Tensor:
+    """Greedy continuation of a 1-D prompt by `new_tokens` tokens: with the KV cache (a new one, or `cache`, e.g.
+    a quantized one), or without it (every step recomputes the whole sequence)."""
     ids = prompt.view(1, -1)
     if not use_cache:
         for _ in range(new_tokens):
             ids = torch.cat((ids, model(ids)[:, -1:].argmax(-1)), dim=1)
         return ids[0, prompt.numel():]
-    cache = model.new_cache()
+    cache = cache if cache is not None else model.new_cache()
     logits = model(ids, cache)
     out = []
     for step in range(new_tokens):
