@@ -81,7 +81,7 @@ def lm_quantization_explorer(grid: Mapping[tuple[str, int, int | None], GridPoin
     import ipywidgets as widgets
 
     bit_options: Sequence[int] = sorted({b for _, b, _ in grid})
-    group_options = sorted({g for _, _, g in grid}, key=lambda g: -1 if g is None else -g)
+    group_options = sorted({g for _, _, g in grid}, key=lambda g: -float("inf") if g is None else -g)
     methods = sorted({m for m, _, _ in grid}, key=["RTN", "AWQ", "GPTQ"].index)
     bits_slider = widgets.SelectionSlider(options=bit_options, value=bits, description="bits")
     bits_slider.add_class("kit-bits-slider")
