@@ -62,6 +62,20 @@ def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: 
     return alpha * temperature**2 * soft + (1 - alpha) * hard
 
 
+def labelled_subset(labels: torch.Tensor, fraction: float, seed: int = 0) -> torch.Tensor:
+    """The sorted indices of the images that keep their label: `fraction` of each class (at least one),
+    drawn with a seeded generator, so the chapter and the few-label teacher's recipe pick the same ones."""
+    if not isinstance(fraction, (int, float)) or isinstance(fraction, bool) or not 0 < fraction < 1:
+        raise ValueError(f"the labelled fraction must be a number strictly between 0 and 1, got {fraction!r}")
+    generator = torch.Generator().manual_seed(seed)
+    chosen = []
+    for c in labels.unique(sorted=True).tolist():
+        members = (labels == c).nonzero().flatten()
+        keep = max(1, round(fraction * len(members)))
+        chosen.append(members[torch.randperm(len(members), generator=generator)[:keep]])
+    return torch.cat(chosen).sort().values
+
+
 @torch.inference_mode()
 def teacher_logits(teacher: nn.Module, images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
     """The teacher's logits for every image, computed once (eval mode) so training never runs the teacher."""

@@ -9,7 +9,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from kit.distillation import IGNORE, check_class_counts, check_settings, kd_loss
-from kit.train.batches import epoch_batches
+from kit.train.batches import EpochSampler, LengthBucketSampler, epoch_batches
 from kit.train.loop import History, train_steps
 from kit.train.resume import ResumeFile
 
@@ -29,11 +29,14 @@ def fit_student(
     desc: str | None = "training the student",
     warmup: float | None = None,
     on_step: Callable[[int, nn.Module], None] | None = None,
+    steps: int | None = None,
 ) -> History:
     """Adam on seeded shuffles of (images, labels), the loss `kd_loss` against the cached teacher logits.
 
     `warmup` (a fraction of the steps) ramps the learning rate up, then lets it decay linearly to 0;
-    `on_step(step, student)` runs after each update (e.g. to freeze observers late in QAT).
+    `on_step(step, student)` runs after each update (e.g. to freeze observers late in QAT). `steps`, when
+    given, is the number of updates (instead of `epochs` passes): students on sets of different sizes
+    then get exactly the same budget.
 
     With `teacher_logits=None` it is plain cross-entropy (alpha must then be 0): the labels-only baseline
     sees the very same batches. Labels equal to IGNORE (-100) mark images the student learns from the
@@ -42,6 +45,8 @@ def fit_student(
     check_settings(temperature, alpha)
     if len(images) != len(labels):
         raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise ValueError(f"steps must be a whole number >= 1, got {steps!r}")
     if teacher_logits is None:
         if alpha != 0:
             raise ValueError("without teacher logits only the label term exists: pass alpha=0 (labels only)")
@@ -64,8 +69,9 @@ def fit_student(
             return F.cross_entropy(logits, labels[idx], ignore_index=IGNORE)
         return kd_loss(logits, teacher_logits[idx], labels[idx], temperature=temperature, alpha=alpha)
 
-    return train_steps(student, next_batch, steps=max(1, round(epochs * per_epoch)), lr=lr, loss_fn=loss_fn,
-                       desc=desc, sampler=next_indices, warmup=warmup, on_step=on_step)
+    total = steps if steps is not None else max(1, round(epochs * per_epoch))
+    return train_steps(student, next_batch, steps=total, lr=lr, loss_fn=loss_fn, desc=desc, sampler=next_indices,
+                       warmup=warmup, on_step=on_step)
 
 
 def distill_pairs(
@@ -81,9 +87,15 @@ def distill_pairs(
     seed: int = 0,
     desc: str | None = "distilling",
     resume: ResumeFile | None = None,
+    bucket: bool = False,
 ) -> History:
     """A sentence-pair student trained on `kd_loss` against cached teacher logits; as `fine_tune_pairs`
-    otherwise (AdamW, warm-up then linear decay, grad-norm clip 1.0), resumable with `resume`."""
+    otherwise (AdamW, warm-up then linear decay, grad-norm clip 1.0), resumable with `resume`.
+
+    alpha = 0 is the labels-only student (plain cross-entropy), trained on the very same batches.
+    `bucket` batches pairs of similar length together (kit.train.batches.LengthBucketSampler): each batch
+    is trimmed to its longest pair, so less of it is padding.
+    """
     from kit.train.pairs import _logits, _rows
 
     check_settings(temperature, alpha)
@@ -91,7 +103,12 @@ def distill_pairs(
     if len(teacher_logits) != len(labels):
         raise ValueError(f"{len(teacher_logits)} teacher logits for {len(labels)} pairs: compute them on these "
                          "very pairs (kit.train.pairs.pair_logits)")
-    per_epoch, next_indices = epoch_batches(len(labels), batch_size, seed)
+    if bucket:
+        next_indices: EpochSampler | LengthBucketSampler = LengthBucketSampler(
+            encoded["attention_mask"].sum(dim=1), batch_size, seed)
+        per_epoch = next_indices.per_epoch
+    else:
+        per_epoch, next_indices = epoch_batches(len(labels), batch_size, seed)
 
     def next_batch() -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         idx = next_indices()

@@ -31,6 +31,15 @@ class History:
         return sum(tail) / len(tail)
 
 
+def warmup_then_decay(steps: int, warmup: float) -> Callable[[int], float]:
+    """The learning-rate factor of step i: a linear ramp over the first `warmup` fraction of the steps,
+    then a linear decay to 0 at the last step (for torch.optim.lr_scheduler.LambdaLR)."""
+    if steps < 1 or not 0 <= warmup < 1:
+        raise ValueError(f"need steps >= 1 and a warm-up fraction in [0, 1), got {steps} and {warmup}")
+    ramp = max(1, int(warmup * steps))
+    return lambda i: min((i + 1) / ramp, max(0.0, (steps - i) / max(1, steps - ramp)))
+
+
 def train_steps(
     model: nn.Module,
     next_batch: Callable[[], Batch],
@@ -65,10 +74,7 @@ def train_steps(
         optimizer = torch.optim.Adam(params, lr=lr)
     scheduler = None
     if warmup is not None:
-        ramp = max(1, int(warmup * steps))
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda i: min((i + 1) / ramp, max(0.0, (steps - i) / max(1, steps - ramp)))
-        )
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_then_decay(steps, warmup))
     run_forward = forward if forward is not None else (lambda m, x: m(x))
     run = TrainingRun(resume, {"model": model, "optimizer": optimizer, "scheduler": scheduler, "sampler": sampler},
                       total=steps)

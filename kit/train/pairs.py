@@ -85,11 +85,19 @@ def predict_pairs(model: nn.Module, encoded: Encoded, batch_size: int = 64) -> t
 
 
 @torch.inference_mode()
-def pair_logits(model: nn.Module, encoded: Encoded, batch_size: int = 64) -> torch.Tensor:
-    """The model's logits for every pair (eval mode), e.g. a teacher's, computed once for distillation."""
+def pair_logits(model: nn.Module, encoded: Encoded, batch_size: int = 64, by_length: bool = False) -> torch.Tensor:
+    """The model's logits for every pair (eval mode), e.g. a teacher's, computed once for distillation.
+
+    `by_length` runs the pairs in order of length (each chunk trimmed to its longest pair, so less padding) and
+    returns the logits in the original order.
+    """
     model.eval()
     size = len(encoded["labels"])
-    return torch.cat([_logits(model, _rows(encoded, chunk)) for chunk in in_chunks(size, batch_size)])
+    if not by_length:
+        return torch.cat([_logits(model, _rows(encoded, chunk)) for chunk in in_chunks(size, batch_size)])
+    order = encoded["attention_mask"].sum(dim=1).argsort(stable=True)
+    logits = torch.cat([_logits(model, _rows(encoded, order[chunk])) for chunk in in_chunks(size, batch_size)])
+    return logits[order.argsort()]
 
 
 def evaluate_pairs(model: nn.Module, encoded: Encoded, batch_size: int = 64) -> dict[str, float]:

@@ -38,6 +38,16 @@ def test_a_student_learns_the_teacher_without_labels():
     assert history.losses[-1] < 0.5 * history.losses[0]
 
 
+def test_steps_give_students_on_sets_of_any_size_the_same_budget():
+    images, labels = tiny_data()
+    for n in (64, 10):
+        history = fit_student(SmallCNN(widths=(4, 8)), images[:n], labels[:n], None, alpha=0.0, steps=7,
+                              batch_size=16, warmup=0.1, desc=None)
+        assert len(history.losses) == 7
+    with pytest.raises(ValueError, match="steps must be a whole number"):
+        fit_student(SmallCNN(widths=(4, 8)), images, labels, None, alpha=0.0, steps=0)
+
+
 def test_bad_input_is_refused_before_training():
     images, labels = tiny_data(8)
     student = SmallCNN(widths=(4, 8))

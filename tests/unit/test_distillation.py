@@ -20,6 +20,18 @@ def soft_gradient_norm(temperature, scaled):
     return grad.norm().item()
 
 
+def test_labelled_subset_keeps_a_share_of_every_class_the_same_way_each_time():
+    labels = torch.arange(10).repeat_interleave(torch.tensor([50, 40, 30, 20, 10, 9, 8, 7, 6, 5]))
+    chosen = kd.labelled_subset(labels, 0.1)
+    assert labels[chosen].bincount(minlength=10).tolist() == [5, 4, 3, 2, 1, 1, 1, 1, 1, 1]   # at least one
+    assert torch.equal(chosen, chosen.sort().values) and len(chosen.unique()) == len(chosen)
+    assert torch.equal(chosen, kd.labelled_subset(labels, 0.1, seed=0))
+    assert not torch.equal(chosen, kd.labelled_subset(labels, 0.1, seed=1))
+    for bad in (0, 1, 1.5, True, "0.1"):
+        with pytest.raises(ValueError, match="strictly between 0 and 1"):
+            kd.labelled_subset(labels, bad)
+
+
 def test_the_t_squared_factor_keeps_the_soft_gradient_size():
     scaled = [soft_gradient_norm(t, True) for t in (4, 8, 16)]
     unscaled = [soft_gradient_norm(t, False) for t in (4, 8, 16)]

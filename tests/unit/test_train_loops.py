@@ -6,9 +6,10 @@ from torch import nn
 
 from kit.data.pairs import SentencePair
 from kit.models.lstm_lm import LSTMModel
-from kit.train.batches import epoch_batches, in_chunks
+from kit.train.batches import LengthBucketSampler, epoch_batches, in_chunks
 from kit.train.classify import classification_metrics, fit_classifier
 from kit.train.language_model import evaluate_language_model, perplexity, train_language_model
+from kit.train.loop import warmup_then_decay
 
 
 @pytest.fixture(autouse=True)
@@ -24,6 +25,38 @@ def test_epoch_batches_visit_every_example_once_per_epoch():
     assert sorted(first.tolist()) == sorted(second.tolist()) == list(range(10))
     assert not torch.equal(first, second), "each epoch is reshuffled"
     assert [s.stop for s in in_chunks(10, 4)] == [4, 8, 10]
+
+
+def test_length_buckets_visit_every_example_once_per_epoch_with_little_padding():
+    lengths = torch.randint(5, 100, (200,), generator=torch.Generator().manual_seed(0))
+    sampler = LengthBucketSampler(lengths, batch_size=8, seed=3, pool=5)
+    assert sampler.per_epoch == 25
+    epochs = [[sampler() for _ in range(sampler.per_epoch)] for _ in range(2)]
+    for batches in epochs:
+        assert sorted(torch.cat(batches).tolist()) == list(range(200))
+    assert not torch.equal(torch.cat(epochs[0]), torch.cat(epochs[1])), "each epoch is reshuffled"
+
+    def padded(batches):
+        return sum(int(lengths[b].max()) * len(b) for b in batches)
+
+    _, shuffled = epoch_batches(200, 8, seed=3)
+    assert padded(epochs[0]) < 0.8 * padded([shuffled() for _ in range(25)])
+    state = sampler.state_dict()                     # a resumed sampler continues with the same batches
+    ahead = [sampler() for _ in range(30)]
+    again = LengthBucketSampler(lengths, batch_size=8, seed=0, pool=5)
+    again.load_state_dict(state)
+    assert all(torch.equal(a, b) for a, b in zip(ahead, [again() for _ in range(30)], strict=True))
+    with pytest.raises(ValueError, match="1-D tensor of lengths"):
+        LengthBucketSampler(torch.zeros(2, 3), 4, 0)
+
+
+def test_warmup_then_decay_ramps_up_then_down_to_zero():
+    factor = warmup_then_decay(100, 0.1)
+    assert [factor(i) for i in (0, 4, 9)] == pytest.approx([0.1, 0.5, 1.0])
+    assert factor(10) == pytest.approx(1.0) and factor(55) == pytest.approx(0.5) and factor(100) == 0.0
+    assert all(factor(i) >= factor(i + 1) for i in range(9, 100))
+    with pytest.raises(ValueError, match="warm-up fraction"):
+        warmup_then_decay(100, 1.5)
 
 
 def test_fit_classifier_learns_a_separable_task():
