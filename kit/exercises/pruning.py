@@ -8,8 +8,8 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from kit.exercises import NotYet, exercise
-from kit.exercises.answers import expect_function
+from kit.exercises import NotYet, exercise, forbidden
+from kit.exercises.answers import expect_function, unpack
 
 
 @exercise("02-prune-negative")
@@ -47,6 +47,7 @@ def _prune_negative(answer: Any) -> str:
 
 
 def _best_global_amount(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, max_drop: float) -> float:
+    """The check's own answer: the largest of 0.05, ..., 0.95 whose global L1 pruned copy stays within max_drop."""
     from kit.pruning import pruned_copy
     from kit.train.classify import accuracy
 
@@ -59,31 +60,60 @@ def _best_global_amount(model: nn.Module, images: torch.Tensor, labels: torch.Te
     return round(best, 2)
 
 
+AMOUNT_ANSWER = ("answer with (pick_amount, lenet, valid_images, valid_labels): your function, then the chapter's "
+                 "dense model and its validation images and labels (choose on validation, never on test).")
+
+
+def _amount_cases(model: nn.Module, images: torch.Tensor,
+                  labels: torch.Tensor) -> list[tuple[str, torch.Tensor, float]]:
+    """The two cases the learner's function is run on: the chapter's validation labels at max_drop 0.01, and the
+    check's own: the same images labelled by the model itself (dense accuracy 100 %) at max_drop 0.05."""
+    with torch.no_grad():
+        own = model(images).argmax(dim=1)
+    return [("your validation images, max_drop 0.01", labels, 0.01),
+            ("the check's own case (your images labelled by the dense model's answers, max_drop 0.05)", own, 0.05)]
+
+
 @exercise("02-amount-for-accuracy")
 def _amount_for_accuracy(answer: Any) -> str:
-    expect_function(answer, "pick_amount(model, images, labels, max_drop)")
-    from kit.checkpoints import ensure
-    from kit.data.images import load_images
+    import sys
 
-    model = ensure("lenet-fashion", quick=True).model
-    test = load_images("fashion-embedded")
-    images, labels = test.test_images[:1000], test.test_labels[:1000]
-    expected = _best_global_amount(model, images, labels, 0.01)
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    got = answer(model, images, labels, 0.01)
-    after = model.state_dict()
-    if prune.is_pruned(model) or after.keys() != before.keys() or any(
-            not torch.equal(before[k], after[k]) for k in before):
-        raise NotYet("pick_amount changed the model it was given: prune a copy (copy.deepcopy, or "
-                     "pruning.pruned_copy) so the caller's model stays dense.")
-    if not isinstance(got, (int, float)):
-        raise NotYet(f"pick_amount should return a number (the amount), got {type(got).__name__}.")
-    if abs(float(got) - expected) > 1e-6:
-        raise NotYet(
-            f"on the check's model the answer is {expected:.2f}, yours gave {float(got):.2f}. Try the amounts "
-            "0.05, 0.10, ..., 0.95 with global L1 pruning on a copy, and keep the largest within max_drop."
-        )
-    return f"Global L1 pruning of up to {expected:.0%} of this model's weights costs at most one point."
+    from kit.pruning import prunable
+
+    pick_amount, model, images, labels = unpack(answer, 4, AMOUNT_ANSWER)
+    expect_function(pick_amount, "pick_amount(model, images, labels, max_drop)")
+    if not isinstance(model, nn.Module) or not prunable(model) or prune.is_pruned(model):
+        raise NotYet("the second item is the chapter's dense model (lenet): an nn.Module with Conv2d / Linear "
+                     "layers and no pruning on it.")
+    if not (isinstance(images, torch.Tensor) and isinstance(labels, torch.Tensor)) or len(images) != len(labels) \
+            or len(labels) < 100:
+        raise NotYet("the third and fourth items are the validation images and their labels: tensors of the same "
+                     "length, at least 100 of them.")
+    model.eval()
+    blocked = (sys.modules[__name__], "_best_global_amount")
+    reason = ("write the search yourself (prune copies at 0.05, 0.10, ..., 0.95 and measure each): the check's own "
+              "answer is blocked while your function runs.")
+    found = []
+    for what, case_labels, max_drop in _amount_cases(model, images, labels):
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        with forbidden(blocked, reason=reason, learner=pick_amount):
+            got = pick_amount(model, images, case_labels, max_drop)
+        after = model.state_dict()
+        if prune.is_pruned(model) or after.keys() != before.keys() or any(
+                not torch.equal(before[k], after[k]) for k in before):
+            raise NotYet("pick_amount changed the model it was given: prune a copy (copy.deepcopy, or "
+                         "pruning.pruned_copy) so the caller's model stays dense.")
+        if isinstance(got, bool) or not isinstance(got, (int, float)):
+            raise NotYet(f"pick_amount should return a number (the amount), got {type(got).__name__}.")
+        expected = _best_global_amount(model, images, case_labels, max_drop)
+        if abs(float(got) - expected) > 1e-6:
+            raise NotYet(f"on {what} the answer is {expected:.2f}, yours gave {float(got):.2f}. Try the amounts "
+                         "0.05, 0.10, ..., 0.95 with global L1 pruning on a copy, and keep the largest within "
+                         "max_drop.")
+        found.append(expected)
+    return (f"On the chapter's validation images, global L1 pruning of up to {found[0]:.0%} of this model's weights "
+            f"costs at most one point; your function also found the check's own case ({found[1]:.0%} within "
+            "5 points of the model's own answers).")
 
 
 TIMING_BUCKETS = {

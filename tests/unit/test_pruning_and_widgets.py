@@ -1,3 +1,4 @@
+import copy
 import math
 
 import pytest
@@ -162,25 +163,84 @@ def test_timing_prediction_is_judged_by_a_measurement(monkeypatch):
     assert evaluate("02-predict-masked-timing", ...).status == "not attempted"
 
 
-def test_amount_exercise_runs_the_learners_function(tmp_path, monkeypatch):
-    monkeypatch.setenv("KIT_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("KIT_PROGRESS", "off")
+def amount_case(lenet):
+    """The chapter's answer tuple, made without a checkpoint: LeNet and 200 images labelled by its own answers, a
+    fifth of them relabelled so that the dense accuracy is 80 % and pruning has room to fall. The biases are
+    zeroed: an untrained LeNet's biases give every image the same class, whatever the weights."""
+    lenet = copy.deepcopy(lenet)
+    with torch.no_grad():
+        for module in lenet.modules():
+            if getattr(module, "bias", None) is not None:
+                module.bias.zero_()
+    g = torch.Generator().manual_seed(1)
+    images = torch.randn(200, 1, 32, 32, generator=g)
+    with torch.no_grad():
+        labels = lenet(images).argmax(dim=1)
+    labels[::5] = (labels[::5] + 1) % 10
+    return lenet, images, labels
+
+
+def right_amount(model, images, labels, max_drop=0.01):
     from kit.train.classify import accuracy
 
-    def right(model, images, labels, max_drop=0.01):
-        dense = accuracy(model, images, labels)
-        ok = [a / 20 for a in range(1, 20)
-              if accuracy(pruning.pruned_copy(model, "global-l1", a / 20), images, labels) >= dense - max_drop]
-        return max(ok, default=0.0)
+    dense = accuracy(model, images, labels)
+    ok = [a / 20 for a in range(1, 20)
+          if accuracy(pruning.pruned_copy(model, "global-l1", a / 20), images, labels) >= dense - max_drop]
+    return max(ok, default=0.0)
 
-    assert evaluate("02-amount-for-accuracy", right).passed
+
+def test_amount_exercise_takes_the_chapters_model_and_validation_data(lenet):
+    case = amount_case(lenet)
+    verdict = evaluate("02-amount-for-accuracy", (right_amount, *case))
+    assert verdict.passed, verdict
+    assert evaluate("02-amount-for-accuracy", (..., *case)).status == "not attempted"
+
+    def template(model, images, labels, max_drop=0.01):
+        raise NotImplementedError
+
+    assert evaluate("02-amount-for-accuracy", (template, *case)).status == "not attempted"
+
+
+def test_amount_exercise_refuses_wrong_answers(lenet):
+    from kit.exercises import pruning as checks
+
+    case = amount_case(lenet)
 
     def in_place(model, images, labels, max_drop=0.01):  # right number, but prunes the caller's model
-        answer = right(model, images, labels, max_drop)
+        answer = right_amount(model, images, labels, max_drop)
         prune.global_unstructured([(m, "weight") for _, m in pruning.prunable(model)],
                                   pruning_method=prune.L1Unstructured, amount=answer)
         return answer
 
-    assert "copy" in evaluate("02-amount-for-accuracy", in_place).message
-    verdict = evaluate("02-amount-for-accuracy", lambda model, images, labels, max_drop: 0.99)
-    assert verdict.status == "not yet" and "0.05, 0.10" in verdict.message
+    model = copy.deepcopy(case[0])
+    assert "copy" in evaluate("02-amount-for-accuracy", (in_place, model, *case[1:])).message
+    constant = evaluate("02-amount-for-accuracy", (lambda model, images, labels, max_drop: 0.99, *case))
+    assert constant.status == "not yet" and "0.05, 0.10" in constant.message
+    # A constant that is right on the chapter's case still fails the check's own case (another max_drop).
+    first = right_amount(*case, 0.01)
+    with torch.no_grad():
+        second = right_amount(case[0], case[1], case[0](case[1]).argmax(dim=1), 0.05)
+    assert first != second, "the two cases must differ for this test to mean anything"
+    fixed = evaluate("02-amount-for-accuracy", (lambda model, images, labels, max_drop: first, *case))
+    assert fixed.status == "not yet" and "own case" in fixed.message
+    # The check's own answer cannot be handed in, nor called from the learner's function.
+    assert "yourself" in evaluate("02-amount-for-accuracy", (checks._best_global_amount, *case)).message
+
+    def borrowed(model, images, labels, max_drop=0.01):
+        return checks._best_global_amount(model, images, labels, max_drop)
+
+    assert "yourself" in evaluate("02-amount-for-accuracy", (borrowed, *case)).message
+    assert checks._best_global_amount(*case, 0.01) == first          # restored after the check
+
+
+@pytest.mark.parametrize("bad, words", [
+    (lambda case: right_amount, "(pick_amount, lenet, valid_images, valid_labels)"),
+    (lambda case: (right_amount, case[0]), "(pick_amount, lenet, valid_images, valid_labels)"),
+    (lambda case: (right_amount, "lenet", case[1], case[2]), "dense model"),
+    (lambda case: (right_amount, pruning.pruned_copy(case[0], "global-l1", 0.5), case[1], case[2]), "dense model"),
+    (lambda case: (right_amount, case[0], case[1][:50], case[2][:50]), "at least 100"),
+    (lambda case: (right_amount, case[0], case[1], case[2][:150]), "same length"),
+])
+def test_amount_exercise_explains_a_malformed_answer(lenet, bad, words):
+    verdict = evaluate("02-amount-for-accuracy", bad(amount_case(lenet)))
+    assert verdict.status == "not yet" and words in verdict.message, verdict
