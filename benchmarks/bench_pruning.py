@@ -6,6 +6,11 @@
 Widget latency is the full work of one slider move as the widget does it: prune a copy, measure the
 accuracy on 1,000 held-out images, move the figure's artists and render it to PNG; median, 90th
 percentile, max and CPU time per update, for each control.
+
+The chapter's figures come from its full run: prune -> fine-tune rounds over three seeds (each round's
+difference to a dense model given the same steps, mean ± standard error, kit.stats), and the slim LeNets'
+speed-ups against the fastest FP32 form of the dense LeNet (kit.best_fp32: eager or channels_last), split
+into layout and pruning.
 """
 
 from __future__ import annotations
@@ -32,8 +37,10 @@ from kit.measure import cpu_description  # noqa: E402
 
 UPDATES = 24  # per method, the issue asks for at least 20
 # Targets (full run, default parameters): prune -> fine-tune keeps one point of a dense model given the same steps
-# up to this global sparsity; at least one structured choice is >= 1.5x faster for <= 1 point; a widget update
-# (prune, score 1,000 images, draw) stays interactive.
+# (mean of the chapter's seeds) up to this global sparsity, as iterative magnitude pruning does for LeNet-5 in the
+# literature (Han et al., 2015: 92 % of LeNet-5's weights on MNIST without loss); at least one structured choice
+# is >= 1.5x faster than the fastest dense FP32 form (the whole middle half of its rounds) for <= 1 point on
+# average; a widget update (prune, score 1,000 images, draw) stays interactive.
 TARGETS = {"imp sparsity within 1 point": 0.90, "structured speed-up": 1.5, "structured points": -1.0,
            "widget median ms": 100}
 
@@ -82,14 +89,19 @@ def main() -> None:
         f = result["chapter"]["figures"]
         lines += ["", "| chapter figure (full run) | value |", "|---|---|",
                   f"| dense accuracy | {f['dense_accuracy']:.2%} |",
-                  "| global sparsity within 1 point after prune → fine-tune | "
+                  f"| global sparsity chosen after prune → fine-tune ({len(f['imp_seeds'])} seeds) | "
                   f"{f['imp_best_sparsity_within_1pt']:.1%} |",
+                  *(f"| round at {r['sparsity']:.0%}: pruned - dense, validation | {r['gap_points']:+.2f} ± "
+                    f"{r['gap_se']:.2f} points |" for r in f["imp_rounds"]),
                   f"| masked / dense latency (1 thread) | {f['latency_ratio_masked']:.2f}x |",
                   f"| masked / dense size | {f['size_ratio_masked']:.2f}x |",
                   f"| removed (CSR) / dense size | {f['size_ratio_csr']:.2f}x |",
-                  *(f"| slim LeNet, {r['choice']} {tuple(r['widths'])}: speed-up {r['speedup']:.2f}x, size "
-                    f"{r['size_ratio']:.2f}x, accuracy {r['slim']:.2%} ({r['points']:+.2f} points) | |"
-                    for r in f["structured"]),
+                  f"| fastest dense FP32 form (the reference) | {f['structured_dense_reference']}, "
+                  f"{f['structured_layout_speedup']:.2f}x faster than eager |",
+                  *(f"| slim LeNet, {r['choice']} {tuple(r['widths'])} | {r['speedup']:.2f}x faster than the reference "
+                    f"({r['speedup_low']:.2f}-{r['speedup_high']:.2f}x; {r['speedup_vs_eager']:.2f}x vs eager), size "
+                    f"{r['size_ratio']:.2f}x, validation {r['fine_tuned']:.2%} ({r['points']:+.2f} ± "
+                    f"{r['points_se']:.2f} points vs dense, same steps) |" for r in f["structured"]),
                   f"| chapter run time, full | {result['chapter']['chapter_seconds_full']:.0f} s |"]
     write_report("pruning", result, lines)
     missed = [f"widget {name}: median {row['median_ms']:.0f} ms > {TARGETS['widget median ms']} ms"
@@ -101,7 +113,8 @@ def main() -> None:
                           f"of the dense model trained as long (target {TARGETS['imp sparsity within 1 point']:.0%})")
         if not any(r["speedup_low"] >= TARGETS["structured speed-up"] and r["points"] >= TARGETS["structured points"]
                    for r in f["structured"]):
-            missed.append("no structured choice is >= 1.5x faster (whole middle half of its rounds) for <= 1 point")
+            missed.append("no structured choice is >= 1.5x faster than the fastest dense FP32 form (whole middle "
+                          "half of its rounds) for <= 1 point (mean over seeds)")
     fail_if_missed("bench_pruning", missed)
 
 
