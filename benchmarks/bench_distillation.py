@@ -3,15 +3,14 @@
     python benchmarks/bench_distillation.py                # writes benchmarks/results/distillation.{json,md}
     python benchmarks/bench_distillation.py --widget-only  # the explorer's update latency alone
 
-Needs the full `cnn-fashion`, `bert-pairs` and `bert-student` checkpoints (trained first when missing:
-`python -m kit prepare cnn-fashion bert-pairs bert-student`). An explorer update is everything one slider
+Needs the full `cnn-fashion`, `cnn-few-labels`, `bert-pairs` and `bert-student` checkpoints (trained first when missing:
+`python -m kit prepare cnn-fashion cnn-few-labels bert-pairs bert-student`). An explorer update is everything one slider
 move does: the soft targets and loss terms, the bars moved, one PNG rendered.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 
@@ -20,8 +19,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.chapter_figures import fail_if_missed, over_target, run_full, update_latency, write_report  # noqa: E402
 
 CHAPTER = "06_knowledge_distillation"
+# What the methods should reach, not what one run printed: an explorer update within a tenth of a second; a
+# 2-of-6-layer student at most half the teacher's time (a third of its encoder), its int8 version a quarter; the
+# distilled students within 2 F1 points of their teacher (DistilBERT keeps about 97 % of BERT's language
+# understanding with 6 of its 12 layers, Sanh et al., 2019);
+# the six BERT students (3 seeds x distilled / labels only) trained in 15 minutes, the chapter run in 15 more.
 TARGETS = {"widget median ms": 100, "BERT student time ratio": 0.5, "BERT student F1 drop (points)": 2.0,
-           "BERT student int8 time ratio": 0.25, "chapter + student training seconds": 900}
+           "BERT student int8 time ratio": 0.25, "BERT students training seconds": 900,
+           "chapter seconds": 900}
 
 
 def widget_latency(updates: int = 60) -> dict[str, dict[str, float]]:
@@ -52,8 +57,16 @@ def widget_latency(updates: int = 60) -> dict[str, dict[str, float]]:
             "alpha": update_latency([move(0, 4.0, (i % 21) / 20, False) for i in range(updates)])}
 
 
-def mean_std(values: list[float]) -> tuple[float, float]:
-    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+def seed_row(name: str, values: list[float], baseline: str | None = None, base: list[float] | None = None) -> str:
+    """| name | mean ± SE of the test accuracy | the paired difference and its verdict (kit.stats) |"""
+    from kit import stats
+
+    mean, se = stats.mean_and_se([100 * v for v in values])
+    gain = ""
+    if baseline is not None and base is not None:
+        comparison = stats.paired([100 * v for v in values], [100 * v for v in base])
+        gain = f"{comparison.describe('points')} vs {baseline}: {comparison.verdict()}"
+    return f"| {name} | {mean:.2f} ± {se:.2f} | {gain} |"
 
 
 def main() -> None:
@@ -72,60 +85,64 @@ def main() -> None:
         print("\n".join(lines))
         fail_if_missed("bench_distillation", over_target(checks))
         return
-    from kit.checkpoints import verify
+    from kit import stats
 
     result = run_full(CHAPTER)
     result["widget_latency"] = widget
     f = result["figures"]
-    student_seconds = verify("bert-student")["train_seconds"]
-    total_seconds = result["chapter_seconds_full"] + student_seconds
     lines[0] = f"# Chapter 6 (knowledge distillation) — {result['cpu']}"
-    seeds = len(f["seeds"])
-    lines += [f"Student CNN, {seeds} seeds, {f['epochs']} epochs each, T = {f['temperature']:g}, "
-              f"α = {f['alpha']:g}; test accuracy, mean ± standard deviation over seeds; teacher "
-              f"{f['teacher_test_accuracy']:.2%}.", "",
-              "| student | test accuracy | gain over its baseline (paired, points) |", "|---|---|---|"]
-    for name, values, baseline in (("labels only", f["response_test"]["labels only"], None),
-                                   ("distilled", f["response_test"]["distilled"], "labels only"),
-                                   ("teacher only", f["response_test"]["teacher only"], "labels only"),
-                                   ("distilled + hint", f["extra_test"]["distilled + hint"], "distilled"),
-                                   ("distilled + relation", f["extra_test"]["distilled + relation"], "distilled")):
-        m, s = mean_std(values)
-        gain = ""
-        if baseline:
-            g, gs = mean_std([100 * (a - b) for a, b in zip(values, f["response_test"][baseline], strict=True)])
-            gain = f"{g:+.2f} ± {gs:.2f} vs {baseline}"
-        lines.append(f"| {name} | {100 * m:.2f} ± {100 * s:.2f} | {gain} |")
-    few = f["few_test"]
-    few_gains = [100 * (a - b) for a, b in zip(few["distilled"], few["labels only"], strict=True)]
-    few_gain, few_gain_std = mean_std(few_gains)
-    spread = max(100 * mean_std(few["distilled"])[1], 100 * mean_std(few["labels only"])[1], few_gain_std)
-    for name in ("labels only", "distilled"):
-        m, s = mean_std(few[name])
-        lines.append(f"| {name}, {f['few_labels_fraction']:.0%} labels | {100 * m:.2f} ± {100 * s:.2f} | "
-                     + (f"{few_gain:+.2f} ± {few_gain_std:.2f} vs labels only |" if name == "distilled" else " |"))
-    raw = [r["raw"] for r in f["omitted"]]
-    corrected = [r["corrected"] for r in f["omitted"]]
-    lines += ["", f"Omitted class ({f['omitted_class']}, never in the transfer set): recognised "
-              f"{100 * mean_std(raw)[0]:.1f} ± {100 * mean_std(raw)[1]:.1f} % of its test images before the bias "
-              f"correction, {100 * mean_std(corrected)[0]:.1f} ± {100 * mean_std(corrected)[1]:.1f} % after.", "",
-              "| BERT | dev F1 | size | 1-thread time / teacher (middle half) |", "|---|---|---|---|"]
+    response, extra, few = f["response"], f["extra"], f["few"]
+    lines += [f"Student CNN, {len(f['seeds'])} seeds, {f['steps']} Adam steps each (warm-up {f['warmup']:.0%}, then "
+              f"linear decay); each way chose its settings from {f['tries']} tries on validation; test accuracy, "
+              f"mean ± standard error over seeds; teacher {f['teacher_test_accuracy']:.2%}.", "",
+              "| student (chosen settings) | test accuracy (%) | paired difference (kit.stats) |", "|---|---|---|"]
+    named = lambda way, run: f"{way} ({', '.join(f'{k} {v:g}' for k, v in run['settings'].items())})"  # noqa: E731
+    lines.append(seed_row(named("labels only", response["labels only"]), response["labels only"]["test"]))
+    for way in ("distilled", "teacher only"):
+        lines.append(seed_row(named(way, response[way]), response[way]["test"], "labels only",
+                              response["labels only"]["test"]))
+    for way, run in extra.items():
+        lines.append(seed_row(named(way, run), run["test"], "distilled", response["distilled"]["test"]))
+    lines += ["", f"Few labels ({f['few_labelled_images']} labelled images, {f['few_labels_fraction']:.0%}; the "
+              f"few-label teacher alone: {f['few_teacher_test_accuracy']:.2%}):", "",
+              "| student (chosen settings) | test accuracy (%) | paired difference (kit.stats) |", "|---|---|---|",
+              seed_row(named("labels only", few["labels only"]), few["labels only"]["test"])]
+    for way, run in few.items():
+        if way != "labels only":
+            lines.append(seed_row(named(way, run), run["test"], "labels only", few["labels only"]["test"]))
+    raw = stats.mean_and_se([100 * r["raw"] for r in f["omitted"]])
+    corrected = stats.mean_and_se([100 * r["corrected"] for r in f["omitted"]])
+    lines += ["", f"Omitted class ({f['omitted_class']}, never in the transfer set): recognised {raw[0]:.1f} ± "
+              f"{raw[1]:.1f} % of its test images before the bias correction, {corrected[0]:.1f} ± "
+              f"{corrected[1]:.1f} % after (mean ± standard error).", "",
+              "| BERT (students of the first seed) | dev F1 | size | 1-thread time / teacher (middle half) |",
+              "|---|---|---|---|"]
     bert = f["bert"]
     for name, row in bert.items():
         timing = (f"{row['time_ratio']:.2f}x ({row['time_ratio_range'][0]:.2f}-{row['time_ratio_range'][1]:.2f})"
                   if row["time_ratio"] is not None else "")
         lines.append(f"| {name} | {row['f1']:.4f} | {row['bytes'] / 2**20:.1f} MiB | {timing} |")
-    f1_drop = 100 * (bert["teacher"]["f1"] - bert["student"]["f1"])
-    lines += ["", f"chapter run (full): {result['chapter_seconds_full']:.0f} s; the BERT student's training: "
-              f"{student_seconds:.0f} s; together {total_seconds:.0f} s (target <= "
-              f"{TARGETS['chapter + student training seconds']} s)"]
+    seeds = f["bert_seeds"]
+    bert_f1 = {way: [100 * f["bert_seed_scores"][f"{way} seed {s}"]["f1"] for s in seeds]
+               for way in ("distilled", "labels only")}
+    comparison = stats.paired(bert_f1["distilled"], bert_f1["labels only"])
+    distilled_f1 = stats.mean_and_se(bert_f1["distilled"])[0]
+    f1_drop = 100 * bert["teacher"]["f1"] - distilled_f1
+    lines += ["", f"BERT students over seeds {seeds}: distilled dev F1 {distilled_f1:.2f}, labels only "
+              f"{stats.mean_and_se(bert_f1['labels only'])[0]:.2f}; distilled vs labels only "
+              f"{comparison.describe('points')}: {comparison.verdict()}.", "",
+              f"chapter run (full): {result['chapter_seconds_full']:.0f} s (target <= {TARGETS['chapter seconds']} s); "
+              f"the BERT students' training: {f['bert_students_train_seconds']:.0f} s (target <= "
+              f"{TARGETS['BERT students training seconds']} s)"]
     write_report("distillation", result, lines)
-    checks += [("few labels: spread minus distilled gain (points, must be < 0)", spread - few_gain, 0.0),
-               ("BERT student / teacher time", bert["student"]["time_ratio"], TARGETS["BERT student time ratio"]),
-               ("BERT student F1 drop (points)", f1_drop, TARGETS["BERT student F1 drop (points)"]),
-               ("BERT student int8 / teacher time", bert["student int8"]["time_ratio"],
+    checks += [("BERT student / teacher time", bert["distilled student"]["time_ratio"],
+                TARGETS["BERT student time ratio"]),
+               ("BERT distilled students' mean F1 drop (points)", f1_drop, TARGETS["BERT student F1 drop (points)"]),
+               ("BERT student int8 / teacher time", bert["distilled student int8"]["time_ratio"],
                 TARGETS["BERT student int8 time ratio"]),
-               ("chapter + student training (s)", total_seconds, TARGETS["chapter + student training seconds"])]
+               ("BERT students' training (s)", f["bert_students_train_seconds"],
+                TARGETS["BERT students training seconds"]),
+               ("chapter run (s)", result["chapter_seconds_full"], TARGETS["chapter seconds"])]
     fail_if_missed("bench_distillation", over_target(checks))
 
 

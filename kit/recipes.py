@@ -233,6 +233,61 @@ class CNNRecipe(Recipe):
         return f"validation accuracy {metrics['valid_accuracy']:.2%}, test accuracy {metrics['test_accuracy']:.2%}"
 
 
+# --- chapter 6a's teacher: the same CNN, trained on the labelled fraction of the images only ------------------
+class FewLabelTeacherRecipe(Recipe):
+    """Chapter 5's CNN trained only on the images that keep their label in chapter 6a (kit.distillation.
+    labelled_subset), with the full teacher's recipe and number of steps: a teacher that never saw the labels
+    the chapter hides."""
+
+    name = "cnn-few-labels"
+    description = ("small CNN with BatchNorm trained on the labelled fraction of the training images only, the "
+                   "few-label teacher of chapter 6a")
+    data_choices = ("fashion-embedded", "fashion-mnist", "mnist")
+    option_names = ("fraction",)
+    DEFAULT_FRACTION = 0.1
+
+    def config(self, quick: bool, data: str, **options: Any) -> Config:
+        fraction = options.get("fraction", self.DEFAULT_FRACTION)
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+            raise ValueError(f"the labelled fraction is a number strictly between 0 and 1, got {fraction!r}")
+        full = CNNRecipe().config(quick, data)
+        n = full["train_images"] or len(_images(data).fit_labels)
+        steps = full["epochs"] * -(-n // full["batch_size"])   # as many updates as the full teacher's
+        return {**{k: v for k, v in full.items() if k not in ("epochs", "train_images")},
+                "fraction": float(fraction), "subset_seed": 0, "steps": steps}
+
+    def variant(self, **options: Any) -> str:
+        fraction = float(options.get("fraction", self.DEFAULT_FRACTION))
+        return "" if fraction == self.DEFAULT_FRACTION else f"fraction{fraction:g}"
+
+    def fingerprint(self, config: Config) -> str:
+        return LeNetRecipe().fingerprint(config)
+
+    def build(self, config: Config) -> tuple[nn.Module, Any]:
+        return CNNRecipe().build(config)
+
+    def train(self, model: nn.Module, extra: Any, config: Config, resume: ResumeFile | None = None) -> Trained:
+        from kit.distillation import labelled_subset
+        from kit.train.classify import classification_metrics, fit_classifier
+
+        d = _images(config["data"])
+        labelled = labelled_subset(d.fit_labels, config["fraction"], config["subset_seed"])
+        per_epoch = -(-len(labelled) // config["batch_size"])
+        history = fit_classifier(model, d.fit_images[labelled], d.fit_labels[labelled],
+                                 epochs=config["steps"] / per_epoch, batch_size=config["batch_size"], lr=config["lr"],
+                                 seed=config["seed"], warmup=config["warmup"], weight_decay=config["weight_decay"],
+                                 desc="training the few-label teacher", resume=resume)
+        valid = classification_metrics(model, d.valid_images, d.valid_labels)
+        test = classification_metrics(model, d.test_images, d.test_labels)
+        return Trained({"labelled_images": float(len(labelled)), "valid_accuracy": valid["accuracy"],
+                        "test_accuracy": test["accuracy"], "test_f1_macro": test["f1_macro"]}, history.losses,
+                       history.seconds)
+
+    def headline(self, metrics: dict[str, float]) -> str:
+        return (f"trained on {metrics['labelled_images']:.0f} labelled images: validation accuracy "
+                f"{metrics['valid_accuracy']:.2%}, test accuracy {metrics['test_accuracy']:.2%}")
+
+
 # --- LSTM word language model ---------------------------------------------------------------------
 @cache
 def _corpus(name: str):
@@ -419,18 +474,40 @@ class BertPairsRecipe(Recipe):
 
 # --- a smaller BERT distilled from the fine-tuned one ---------------------------------------------
 class BertStudentRecipe(BertPairsRecipe):
+    """Students of the fine-tuned MiniLM, each a copy of two of its layers: for every seed one distilled on the
+    teacher's cached logits and one trained on the labels alone (alpha = 0), from the same initialisation, with
+    the same batches, steps and schedule. The model is an nn.ModuleDict keyed by `member(way, seed)`."""
+
     name = "bert-student"
-    description = ("2-layer student of chapter 4's fine-tuned MiniLM, initialised from its layers and distilled "
-                   "on its cached logits (chapter 6)")
+    description = ("2-layer students of chapter 4's fine-tuned MiniLM, initialised from its layers: distilled on its "
+                   "cached logits and, as the control, trained on the labels alone, over several seeds (chapter 6)")
+    option_names = ("base", "seed")
+    WAYS = ("distilled", "labels only")
+
+    @staticmethod
+    def member(way: str, seed: int) -> str:
+        """The key of one student in the checkpoint's ModuleDict, e.g. 'labels_only_seed0'."""
+        return f"{way.replace(' ', '_')}_seed{seed}"
 
     def config(self, quick: bool, data: str, **options: Any) -> Config:
-        teacher = super().config(quick, data, **options)
+        seed = options.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"the students' first seed is a whole number >= 0, got {seed!r}")
+        teacher = super().config(quick, data, base=options.get("base"))
         # Two of the teacher's six layers: at one thread a 3-layer student still takes about half the teacher's
-        # time (the embeddings and the head do not shrink), two layers about a third.
-        return {"data": data, "base": teacher["base"], "teacher": "bert-pairs", "quick": quick, "seed": 0,
+        # time (the embeddings and the head do not shrink), two layers about a third. Both ways share one short
+        # schedule (2 epochs) over batches of similar length, and keep the teacher's word embeddings frozen (11.7 M
+        # of the student's 15.4 M parameters, most of the optimizer's work): six students in about 10 minutes.
+        return {"data": data, "base": teacher["base"], "teacher": "bert-pairs", "quick": quick, "seed": seed,
+                "seeds": [seed + i for i in range(2 if quick else 3)], "ways": list(self.WAYS),
                 "max_length": teacher["max_length"], "layers": [0, 3], "temperature": 2.0, "alpha": 0.5,
-                "batch_size": teacher["batch_size"], "lr": 2e-4, "epochs": 2 if quick else 3,
-                "train_pairs": 320 if quick else None, "eval_pairs": teacher["eval_pairs"]}
+                "batch_size": teacher["batch_size"], "lr": 2e-4, "epochs": 2, "bucket": True,
+                "frozen": "word embeddings", "train_pairs": 320 if quick else None,
+                "eval_pairs": teacher["eval_pairs"]}
+
+    def variant(self, **options: Any) -> str:
+        seed = options.get("seed", 0)
+        return "-".join(part for part in (super().variant(**options), f"seed{seed}" if seed else "") if part)
 
     def upstream(self, config: Config) -> dict[str, UpstreamSpec]:
         """The fine-tuned teacher of the same data, mode and base model."""
@@ -441,10 +518,15 @@ class BertStudentRecipe(BertPairsRecipe):
                                         options=options)}
 
     def build(self, config: Config, upstream: Upstream | None = None) -> tuple[nn.Module, Any]:
+        # The students are made from the teacher in train(), one per way and seed.
+        return nn.ModuleDict(), self.handed(upstream, "teacher", config).tokenizer
+
+    def _student(self, teacher: nn.Module, config: Config) -> nn.Module:
         from kit.models.bert import student_from_layers
 
-        teacher = self.handed(upstream, "teacher", config)
-        return student_from_layers(teacher.model, config["layers"]), teacher.tokenizer
+        student = student_from_layers(teacher, config["layers"])
+        student.get_input_embeddings().weight.requires_grad_(False)   # config["frozen"]
+        return student
 
     def train(self, model: nn.Module, tokenizer: Any, config: Config, resume: ResumeFile | None = None,
               upstream: Upstream | None = None) -> Trained:
@@ -452,28 +534,114 @@ class BertStudentRecipe(BertPairsRecipe):
         from kit.train.distill import distill_pairs
         from kit.train.pairs import encode_pairs, evaluate_pairs, pair_logits
 
+        teacher = self.handed(upstream, "teacher", config).model
         train = encode_pairs(tokenizer, load_pairs(config["data"], "train")[: config["train_pairs"]],
                              config["max_length"])
         dev = encode_pairs(tokenizer, load_pairs(config["data"], "dev")[: config["eval_pairs"]], config["max_length"])
         start = time.perf_counter()
-        logits = pair_logits(self.handed(upstream, "teacher", config).model, train)  # once: the epochs reuse them
-        logits_seconds = time.perf_counter() - start
-        history = distill_pairs(model, train, logits, temperature=config["temperature"], alpha=config["alpha"],
-                                epochs=config["epochs"], batch_size=config["batch_size"], lr=config["lr"],
-                                seed=config["seed"], desc="distilling the student", resume=resume)
-        m = evaluate_pairs(model, dev)
-        return Trained({"dev_f1": m["f1"], "dev_accuracy": m["accuracy"]}, history.losses,
-                       history.seconds + logits_seconds)
+        logits = pair_logits(teacher, train, by_length=True)   # once: every student and every epoch reuses them
+        saved = resume.load() if resume is not None else None
+        done: dict[str, Any] = dict(saved["done"]) if saved else {}
+        metrics: dict[str, float] = {}
+        losses: list[float] = []
+        for seed in config["seeds"]:
+            for way in config["ways"]:
+                key = self.member(way, seed)
+                student = self._student(teacher, config)
+                if key in done:
+                    student.load_state_dict({**student.state_dict(), **done[key]["state"]})
+                    student.eval()
+                    history_losses = done[key]["losses"]
+                else:
+                    own = (ResumeFile(resume.path.with_name(f"{resume.path.name}.{key}"), {**config, "member": key})
+                           if resume is not None else None)
+                    torch.manual_seed(seed)   # dropout
+                    history = distill_pairs(student, train, logits, temperature=config["temperature"],
+                                            alpha=config["alpha"] if way == "distilled" else 0.0,
+                                            epochs=config["epochs"], batch_size=config["batch_size"], lr=config["lr"],
+                                            seed=seed, desc=f"{way} student, seed {seed}", resume=own,
+                                            bucket=config["bucket"])
+                    history_losses = history.losses
+                    trained = {n: t for n, t in student.state_dict().items()
+                               if n != self._frozen_name(student)}
+                    done[key] = {"state": trained, "losses": history_losses}
+                    if resume is not None:
+                        resume.save({"done": done})
+                        own.discard()
+                m = evaluate_pairs(student, dev)
+                metrics[f"{key}/dev_f1"], metrics[f"{key}/dev_accuracy"] = m["f1"], m["accuracy"]
+                if not losses and way == "distilled":
+                    losses = list(history_losses)
+                model[key] = student
+        return Trained(metrics, losses, time.perf_counter() - start)
+
+    @staticmethod
+    def _frozen_name(student: nn.Module) -> str:
+        """The state-dict name of the word embeddings, which every student shares with the teacher (frozen)."""
+        weight = student.get_input_embeddings().weight
+        return next(n for n, p in student.named_parameters() if p is weight)
 
     def ready_made(self, **options: Any) -> bool:
         return False
+
+    def save(self, model: nn.Module, tokenizer: Any, folder: Path) -> None:
+        from safetensors.torch import save_file
+
+        first = next(iter(model.values()))
+        frozen = self._frozen_name(first)
+        shared = first.state_dict()[frozen]
+        tensors = {f"shared.{frozen}": shared.contiguous()}
+        for key, student in model.items():
+            for name, tensor in student.state_dict().items():
+                if name == frozen and torch.equal(tensor, shared):
+                    continue   # stored once for all students
+                tensors[f"{key}.{name}"] = tensor.contiguous()
+        save_file(tensors, folder / "model.safetensors")
+        first.config.save_pretrained(folder)   # the 2-layer architecture, to rebuild the students without the teacher
+        tokenizer.save_pretrained(folder)
+
+    def load(self, folder: Path, config: Config) -> tuple[nn.Module, Any]:
+        from safetensors.torch import load_file
+        from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+        try:
+            architecture = AutoConfig.from_pretrained(folder, local_files_only=True)
+            tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+            state = load_file(folder / "model.safetensors")
+        except Exception as error:   # unreadable config, tokenizer or weights: the same way out
+            raise WeightsMismatch(f"{folder} does not hold readable students ({type(error).__name__}: "
+                                  f"{str(error)[:200]})") from None
+        shared = {n[len("shared."):]: t for n, t in state.items() if n.startswith("shared.")}
+        students = nn.ModuleDict()
+        for seed in config["seeds"]:
+            for way in config["ways"]:
+                key = self.member(way, seed)
+                own = {n[len(key) + 1:]: t for n, t in state.items() if n.startswith(key + ".")}
+                if not own:
+                    raise WeightsMismatch(f"{folder} has no weights for the student {key}")
+                student = AutoModelForSequenceClassification.from_config(architecture)
+                weights = {**shared, **own}
+                check_shapes(student, weights, folder / "model.safetensors")
+                student.load_state_dict(weights)
+                students[key] = student.eval()
+        return students, tokenizer
+
+    def headline(self, metrics: dict[str, float]) -> str:
+        def mean_f1(way: str) -> tuple[float, int]:
+            values = [v for k, v in metrics.items() if k.startswith(way.replace(" ", "_") + "_seed")
+                      and k.endswith("/dev_f1")]
+            return sum(values) / len(values), len(values)
+
+        (distilled, n), (labels, _) = mean_f1("distilled"), mean_f1("labels only")
+        return f"mean dev F1 over {n} seeds: distilled {distilled:.4f}, labels only {labels:.4f}"
 
 
 # --- chapter 8's grid: the CNN pruned to several budgets, recovered several ways -----------------------
 class CompressionGridRecipe(Recipe):
     name = "cnn-grid"
-    description = ("chapter 5's CNN pruned to three MAC budgets and recovered four ways (labels, distillation, "
-                   "from scratch, QAT), learning rates chosen on validation (chapter 8)")
+    description = ("chapter 5's CNN pruned to three MAC budgets and recovered five ways (labels, distillation, QAT, "
+                   "from scratch at Scratch-E and Scratch-B), the dense model given the same recovery steps, "
+                   "learning rates chosen on validation (chapter 8)")
     data_choices = ("fashion-embedded", "fashion-mnist", "mnist")
     option_names = ("seed",)
     GRID_FILE = "grid.json"
@@ -616,7 +784,8 @@ class CompressionGridRecipe(Recipe):
 
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in (LeNetRecipe(), CNNRecipe(), LSTMRecipe(), DecoderRecipe(),
-                                                  BertPairsRecipe(), BertStudentRecipe(), CompressionGridRecipe())}
+                                                  BertPairsRecipe(), BertStudentRecipe(), CompressionGridRecipe(),
+                                                  FewLabelTeacherRecipe())}
 
 
 def seeded(config: Config) -> None:

@@ -67,3 +67,56 @@ def test_distill_pairs_refuses_logits_of_other_pairs():
         distill_pairs(student_from_layers(teacher, [0]), encoded, torch.zeros(5, 2), desc=None)
     with pytest.raises(ValueError, match="temperature"):
         distill_pairs(student_from_layers(teacher, [0]), encoded, torch.zeros(24, 2), temperature=0, desc=None)
+
+
+def test_distill_pairs_with_length_buckets_and_alpha_zero_is_the_labels_only_student():
+    encoded = tiny_pairs()
+    encoded["attention_mask"][:12, 6:] = 0       # half the pairs are shorter
+    cached = torch.randn(24, 2, generator=torch.Generator().manual_seed(3))
+    students = [student_from_layers(tiny_bert(), [0]) for _ in range(2)]
+    torch.manual_seed(5)                         # the same dropout masks in both runs
+    first = distill_pairs(students[0], encoded, cached, alpha=0.0, epochs=2, batch_size=6, desc=None, bucket=True)
+    torch.manual_seed(5)
+    second = distill_pairs(students[1], encoded, torch.zeros(24, 2), alpha=0.0, epochs=2, batch_size=6, desc=None,
+                           bucket=True)
+    assert len(first.losses) == 8 and first.losses == pytest.approx(second.losses)   # the teacher plays no part
+
+
+def test_students_are_stored_with_the_shared_word_embeddings_once(tmp_path):
+    from safetensors import safe_open
+    from transformers import AutoTokenizer
+
+    from kit.models.bert import minilm_folder
+    from kit.recipes import RECIPES
+
+    recipe = RECIPES["bert-student"]
+    config = recipe.config(True, "verses")
+    assert recipe.variant() == "" and recipe.variant(seed=7) == "seed7"
+    assert recipe.config(True, "verses", seed=7)["seeds"][0] == 7
+    teacher = tiny_bert()
+    students = torch.nn.ModuleDict()
+    for i, (seed, way) in enumerate((s, w) for s in config["seeds"] for w in config["ways"]):
+        student = recipe._student(teacher, config)
+        assert not student.get_input_embeddings().weight.requires_grad
+        with torch.no_grad():
+            student.classifier.weight.add_(i)             # each student its own weights
+        students[recipe.member(way, seed)] = student
+    recipe.save(students, AutoTokenizer.from_pretrained(minilm_folder()), tmp_path)
+    with safe_open(str(tmp_path / "model.safetensors"), "pt") as stored:
+        assert sum("word_embeddings" in k for k in stored.keys()) == 1
+    loaded, _ = recipe.load(tmp_path, config)
+    assert list(loaded) == list(students)
+    for key, student in students.items():
+        for (name, a), b in zip(student.state_dict().items(), loaded[key].state_dict().values(), strict=True):
+            assert torch.equal(a, b), (key, name)
+    (tmp_path / "model.safetensors").write_bytes(b"not weights")
+    with pytest.raises(Exception, match="readable students"):
+        recipe.load(tmp_path, config)
+
+
+def test_teacher_logits_by_length_come_back_in_the_pairs_order():
+    encoded = tiny_pairs()
+    encoded["attention_mask"][::3, 4:] = 0       # every third pair is shorter
+    teacher = tiny_bert()
+    assert torch.allclose(pair_logits(teacher, encoded, batch_size=5, by_length=True),
+                          pair_logits(teacher, encoded, batch_size=5), atol=1e-5)

@@ -14,7 +14,22 @@ def right_loss(s, t, y, temperature, alpha):
     log_q = F.log_softmax(s / temperature, -1)
     p = F.softmax(t / temperature, -1)
     soft = (p * (p.log() - log_q)).sum(-1).mean()
+    labelled = y != IGNORE
+    hard = F.cross_entropy(s[labelled], y[labelled]) if labelled.any() else 0.0
+    return alpha * temperature**2 * soft + (1 - alpha) * hard
+
+
+def nan_without_labels(s, t, y, temperature, alpha):
+    log_q = F.log_softmax(s / temperature, -1)
+    p = F.softmax(t / temperature, -1)
+    soft = (p * (p.log() - log_q)).sum(-1).mean()
     return alpha * temperature**2 * soft + (1 - alpha) * F.cross_entropy(s, y, ignore_index=IGNORE)
+
+
+def calls_torch_kl_div(s, t, y, temperature, alpha):
+    """Right, but through the aten op behind F.kl_div (reduction 0: none)."""
+    soft = torch.kl_div(F.log_softmax(s / temperature, -1), F.softmax(t / temperature, -1), 0).sum(-1).mean()
+    return alpha * temperature**2 * soft + (1 - alpha) * right_loss(s, t, y, temperature, 0.0)
 
 
 def no_t_squared(s, t, y, temperature, alpha):
@@ -55,7 +70,8 @@ def test_kd_loss_right_answer_passes():
 
 @pytest.mark.parametrize("wrong,words", [(no_t_squared, "T²"), (ignores_nothing, "-100"), (reverse_kl, "KL(teacher"),
                                          (calls_kd_loss, "yourself"), (calls_kl_div, "yourself"),
-                                         (detached, "no gradient"), (kd_loss, "yourself")])
+                                         (detached, "no gradient"), (kd_loss, "yourself"),
+                                         (nan_without_labels, "no label term"), (calls_torch_kl_div, "yourself")])
 def test_kd_loss_wrong_answers_fail(wrong, words):
     verdict = evaluate("06-kd-loss", wrong)
     assert verdict.status == "not yet" and words in verdict.message, verdict.message
@@ -70,8 +86,10 @@ def test_kd_loss_not_attempted():
 
 def beat_answer(temperature, alpha):
     images = torch.randn(16, 3)
-    return (temperature, alpha, lambda seed: nn.Linear(3, 2), images, torch.zeros(16, dtype=torch.long),
-            torch.zeros(16, 2), images, torch.zeros(16, dtype=torch.long), 1, 1e-3, 0)
+    labels = torch.zeros(16, dtype=torch.long)
+    labels[:12] = IGNORE
+    return (temperature, alpha, lambda seed: nn.Linear(3, 2), images, labels, torch.zeros(16, 2), images,
+            torch.zeros(16, dtype=torch.long), 10, 0.1, 1e-3, 0)
 
 
 @pytest.fixture
@@ -110,8 +128,8 @@ def test_beat_student_trains_for_real_and_repeatably():
         torch.manual_seed(seed)
         return nn.Linear(4, 2)
 
-    runs = [checks._validation_accuracy(make, images, labels, logits, images, labels, 400, 1e-3, [0, 1], 2.0, 0.5)
-            for _ in range(2)]
+    runs = [checks._validation_accuracy(make, images, labels, logits, images, labels, 400, 0.1, 1e-2, [0, 1], 2.0,
+                                        0.5) for _ in range(2)]
     assert runs[0] == runs[1] and runs[0] > 0.8
 
 
