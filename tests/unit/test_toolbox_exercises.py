@@ -2,6 +2,7 @@
 
 import math
 
+import pytest
 import torch
 from torch import nn
 from torch.nn.utils import clip_grad_norm_
@@ -10,6 +11,8 @@ from kit.exercises import evaluate
 
 
 def right_clip(parameters, max_norm):
+    if isinstance(parameters, torch.Tensor):
+        parameters = [parameters]
     parameters = [p for p in parameters if p.grad is not None]
     total = math.sqrt(sum(float(p.grad.pow(2).sum()) for p in parameters))
     if total > max_norm:
@@ -18,6 +21,7 @@ def right_clip(parameters, max_norm):
     return total
 
 
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
 def test_clip_by_norm():
     assert evaluate("07-clip-by-norm", right_clip).passed
 
@@ -36,6 +40,22 @@ def test_clip_by_norm():
         return math.sqrt(sum(float(p.grad.pow(2).sum()) for p in parameters))
 
     assert "before clipping" in evaluate("07-clip-by-norm", returns_clipped_norm).message
+
+    def every_gradient(parameters, max_norm):   # crashes on a frozen layer (p.grad is None)
+        parameters = [parameters] if isinstance(parameters, torch.Tensor) else list(parameters)
+        total = math.sqrt(sum(float(p.grad.pow(2).sum()) for p in parameters))
+        for p in parameters:
+            p.grad.mul_(min(1.0, max_norm / (total + 1e-6)))
+        return total
+
+    frozen = evaluate("07-clip-by-norm", every_gradient)
+    assert not frozen.passed and "frozen layer" in frozen.message and "p.grad is None" in frozen.message
+
+    def iterates_a_tensor(parameters, max_norm):   # a single tensor iterated row by row: its rows have no .grad
+        return right_clip(list(parameters), max_norm)
+
+    single = evaluate("07-clip-by-norm", iterates_a_tensor)
+    assert not single.passed and "single tensor" in single.message
 
 
 def test_clip_by_norm_cannot_call_clip_grad_norm():
@@ -73,21 +93,32 @@ def test_vector_round_trip():
             start += p.numel()
 
     assert "in place" in evaluate("07-vector-round-trip", (right_to_vector, rebinds)).message
+
+    def makes_views(vector, parameters):   # what vector_to_parameters does: the model then aliases the vector
+        start = 0
+        for p in parameters:
+            p.data = vector[start:start + p.numel()].view_as(p)
+            start += p.numel()
+
+    views = evaluate("07-vector-round-trip", (right_to_vector, makes_views))
+    assert not views.passed and "views of the vector" in views.message
     shortcut = evaluate("07-vector-round-trip", (nn.utils.parameters_to_vector, nn.utils.vector_to_parameters))
     assert shortcut.status == "not yet" and "rebuilds" in shortcut.message
 
 
 def test_last_real_output():
-    right = evaluate("07-last-real-output", lambda out, lengths: out[lengths - 1, torch.arange(len(lengths))])
+    right = evaluate("07-last-real-output", lambda out, lengths: out[torch.arange(len(lengths)), lengths - 1])
     assert right.passed
-    last_step = evaluate("07-last-real-output", lambda out, lengths: out[-1])
+    last_step = evaluate("07-last-real-output", lambda out, lengths: out[:, -1])
     assert "padding" in last_step.message
-    off_by_one = evaluate("07-last-real-output", lambda out, lengths: out[(lengths - 2).clamp(min=0),
-                                                                          torch.arange(len(lengths))])
+    time_first = evaluate("07-last-real-output", lambda out, lengths: out[lengths - 1, torch.arange(len(lengths))])
+    assert "batch_first" in time_first.message
+    off_by_one = evaluate("07-last-real-output", lambda out, lengths: out[torch.arange(len(lengths)),
+                                                                          (lengths - 2).clamp(min=0)])
     assert "lengths[i] - 1" in off_by_one.message
 
     def packs(out, lengths):
         from torch.nn.utils.rnn import pack_padded_sequence
-        return pack_padded_sequence(out, lengths, enforce_sorted=False)
+        return pack_padded_sequence(out, lengths, batch_first=True, enforce_sorted=False)
 
     assert "packing is what the check uses" in evaluate("07-last-real-output", packs).message
