@@ -84,25 +84,30 @@ def check_ratios(ratios: Sequence[float]) -> list[float]:
 
 
 def sensitivity_scan(model: SmallCNN, ratios: Sequence[float], images: torch.Tensor, labels: torch.Tensor,
-                     calibration: Sequence[torch.Tensor], *, criterion: str = "bn-scale") -> Drops:
+                     calibration: Sequence[torch.Tensor], *, criterion: str = "bn-scale",
+                     correct: dict[tuple[int, float], torch.Tensor] | None = None) -> Drops:
     """{(block, ratio): accuracy drop} on (images, labels) when only that block keeps `ratio` of its channels.
 
-    Each slimmed copy has its BatchNorm statistics re-estimated on `calibration` before it is measured.
+    Each slimmed copy has its BatchNorm statistics re-estimated on `calibration` before it is measured. When
+    `correct` is a dict, it receives each copy's per-image correctness (bool), for paired comparisons.
     """
-    from kit.train.classify import accuracy
+    from kit.train.classify import predict
 
     ratios = check_ratios(ratios)
     if criterion not in CRITERIA:
         raise ValueError(f"unknown criterion {criterion!r}; choose one of {', '.join(CRITERIA)}")
     model.eval()
-    base = accuracy(model, images, labels)
+    base = (predict(model, images) == labels).float().mean().item()
     drops: Drops = {}
     for block, width in enumerate(model.widths):
         for ratio in ratios:
             keep = list(model.widths)
             keep[block] = max(1, round(width * ratio))
             pruned = recalibrate_batchnorm(slimmed(model, keep, criterion), calibration)
-            drops[block, ratio] = base - accuracy(pruned, images, labels)
+            right = predict(pruned, images) == labels
+            drops[block, ratio] = base - right.float().mean().item()
+            if correct is not None:
+                correct[block, ratio] = right
     return drops
 
 

@@ -1,18 +1,24 @@
-"""Chapter 8's grid of compressed CNNs: prune to a budget, recover four ways, trained once and cached.
+"""Chapter 8's grid of compressed CNNs: prune to a budget, recover, trained once and cached.
 
 From the dense CNN (the `cnn-fashion` checkpoint) and a sensitivity scan on validation images
-(`kit.channel_allocation`), each MAC budget gets its per-block keep ratios. The slimmed model then recovers
-with the same number of Adam steps, one of four ways:
+(`kit.channel_allocation`), each MAC budget gets its per-block keep ratios. The slimmed model then recovers one
+of these ways:
 
-- ``labels``: fine-tuned on the labels (cross-entropy);
-- ``distill``: distilled from the dense teacher (`kd_loss` on its cached logits, Hinton et al., 2015);
-- ``scratch``: the same shape from random weights, distilled — what pruning's inherited weights are worth
-  (Liu et al., 2019, "Rethinking the Value of Network Pruning");
-- ``qat``: distilled with fake quantization from the first step, then converted to int8.
+- ``labels``: fine-tuned on the labels (cross-entropy) for the recovery epochs;
+- ``distill``: distilled from the dense teacher (`kd_loss` on its cached logits, Hinton et al., 2015), same steps;
+- ``qat``: distilled with fake quantization from the first step, then converted to int8, same steps;
+- ``scratch_e`` and ``scratch_b``: the same shape from random weights, distilled — what pruning's inherited
+  weights are worth (Liu et al., 2019, "Rethinking the Value of Network Pruning"), at their two budgets:
+  Scratch-E trains for the dense model's epochs, Scratch-B for its compute (those epochs times the ratio of the
+  dense model's MACs to the small one's).
 
-Learning rates are chosen per budget and way on validation accuracy (first seed); labels and distill then
-run on more seeds with their chosen rate. `train_grid` runs the plan in order and hands each finished model
-to `on_done`, so an interrupted grid restarts after the last finished model.
+The dense model itself gets the recovery steps too (way ``labels``, no budget: `Member.budget` is None), so a
+pruned model's extra training is compared with the same extra training without pruning.
+
+Learning rates are chosen per budget and way on validation accuracy (first seed), with the same candidates,
+hence the same number of tries, for labels, distill, Scratch-E and the dense model; QAT takes distill's rate
+and Scratch-B takes Scratch-E's. Every way then runs on every seed. `train_grid` runs the plan in order and hands
+each finished model to `on_done`, so an interrupted grid restarts after the last finished model.
 """
 
 from __future__ import annotations
@@ -31,61 +37,93 @@ from kit.channel_pruning import slimmed
 from kit.models.cnn import SmallCNN
 from kit.static_quantization import qat_ready
 
-WAYS = ("labels", "distill", "scratch", "qat")
-SEEDED_WAYS = ("labels", "distill")   # the ways compared over several seeds
+WAYS = ("labels", "distill", "qat", "scratch_e", "scratch_b")
+TUNED_WAYS = ("labels", "distill", "scratch_e")        # the ways whose learning rate is chosen on validation
+TUNED_BY = {"qat": "distill", "scratch_b": "scratch_e"}   # ... and whose choice the others take
+WAY_NAMES = {"labels": "labels", "distill": "distill", "qat": "distill", "scratch_e": "Scratch-E",
+             "scratch_b": "Scratch-B"}
 
 
 @dataclass(frozen=True)
 class Member:
-    """One trained model of the grid."""
+    """One trained model of the grid; `budget` None is the dense model given the recovery steps."""
 
-    budget: int     # index into the config's budgets
+    budget: int | None   # index into the config's budgets, or None for the dense model
     way: str
     lr: float
     seed: int
 
     @property
     def key(self) -> str:
-        """A name usable as a module name: b0-distill-lr0.001-s0 with the dot replaced."""
-        return f"b{self.budget}-{self.way}-lr{self.lr:g}-s{self.seed}".replace(".", "_")
+        """A name usable as a module name: b0-distill-lr0_001-s0, dense-labels-lr0_003-s1."""
+        where = "dense" if self.budget is None else f"b{self.budget}"
+        return f"{where}-{self.way}-lr{self.lr:g}-s{self.seed}".replace(".", "_")
+
+
+def tuned_way(way: str) -> str:
+    """The way whose learning-rate choice `way` uses (itself for the tuned ways)."""
+    if way not in WAYS:
+        raise ValueError(f"unknown recovery way {way!r}; the grid has {', '.join(WAYS)}")
+    return TUNED_BY.get(way, way)
 
 
 def selection_members(config: dict[str, Any]) -> list[Member]:
-    """The first-seed runs that choose each (budget, way)'s learning rate."""
+    """The first-seed runs that choose each (budget, way)'s learning rate, the dense model's recovery first."""
     first = config["seeds"][0]
-    return [Member(b, way, lr, first) for b in range(len(config["budgets"])) for way in ("labels", "distill", "scratch")
-            for lr in config["lrs"]]
+    dense = [Member(None, "labels", lr, first) for lr in config["lrs"]]
+    return dense + [Member(b, way, lr, first) for b in range(len(config["budgets"])) for way in TUNED_WAYS
+                    for lr in config["lrs"]]
 
 
-def chosen_lr(config: dict[str, Any], valid: dict[str, float], budget: int, way: str) -> float:
-    """The learning rate whose first-seed run of (budget, way) scored best on validation (ties: the first)."""
+def chosen_lr(config: dict[str, Any], valid: dict[str, float], budget: int | None, way: str) -> float:
+    """The learning rate whose first-seed run of (budget, way) scored best on validation (ties: the first);
+    QAT and Scratch-B use the choice of the way they follow (`TUNED_BY`)."""
     first = config["seeds"][0]
+    way = tuned_way(way)
     scores = [(valid[Member(budget, way, lr, first).key], -i, lr) for i, lr in enumerate(config["lrs"])]
     return max(scores)[2]
 
 
 def later_members(config: dict[str, Any], valid: dict[str, float]) -> list[Member]:
-    """The runs that follow the choice of learning rates: more seeds for labels and distill, then QAT."""
-    out = []
+    """The runs that follow the choice of learning rates: the other seeds of every way, QAT and Scratch-B on
+    every seed."""
+    seeds = config["seeds"]
+    out = [Member(None, "labels", chosen_lr(config, valid, None, "labels"), s) for s in seeds[1:]]
     for b in range(len(config["budgets"])):
-        for way in SEEDED_WAYS:
-            out += [Member(b, way, chosen_lr(config, valid, b, way), s) for s in config["seeds"][1:]]
-        out.append(Member(b, "qat", chosen_lr(config, valid, b, "distill"), config["seeds"][0]))
+        for way in TUNED_WAYS:
+            out += [Member(b, way, chosen_lr(config, valid, b, way), s) for s in seeds[1:]]
+        for way in ("qat", "scratch_b"):
+            out += [Member(b, way, chosen_lr(config, valid, b, way), s) for s in seeds]
     return out
 
 
+def member_epochs(member: Member, keep: list[int], dense_widths: tuple[int, ...], config: dict[str, Any],
+                  classes: int = 10) -> float:
+    """Epochs of training: the recovery epochs; Scratch-E the dense model's; Scratch-B those times the ratio of
+    the dense model's MACs to this shape's (the same compute, Liu et al., 2019)."""
+    from kit.channel_allocation import cnn_macs
+
+    if member.way == "scratch_e":
+        return float(config["scratch_epochs"])
+    if member.way == "scratch_b":
+        return float(config["scratch_epochs"]) * cnn_macs(dense_widths, classes) / cnn_macs(keep, classes)
+    return float(config["epochs"])
+
+
 def recover(model: nn.Module, way: str, images: torch.Tensor, labels: torch.Tensor, teacher_logits: torch.Tensor,
-            config: dict[str, Any], *, lr: float, seed: int, desc: str | None = None,
+            config: dict[str, Any], *, lr: float, seed: int, epochs: float | None = None, desc: str | None = None,
             on_step: Callable[[int, nn.Module], None] | None = None) -> None:
-    """Train `model` in place the given way for the config's epochs (warm-up, then linear decay of lr)."""
+    """Train `model` in place the given way for `epochs` (default: the config's recovery epochs) with a warm-up,
+    then a linear decay of lr: cross-entropy for labels, `kd_loss` against the teacher otherwise."""
     from kit.train.distill import fit_student
 
+    epochs = config["epochs"] if epochs is None else epochs
     if way == "labels":
-        fit_student(model, images, labels, None, alpha=0.0, epochs=config["epochs"], lr=lr, seed=seed,
+        fit_student(model, images, labels, None, alpha=0.0, epochs=epochs, lr=lr, seed=seed,
                     warmup=config["warmup"], desc=desc, on_step=on_step)
     else:
         fit_student(model, images, labels, teacher_logits, temperature=config["temperature"],
-                    alpha=config["alpha"], epochs=config["epochs"], lr=lr, seed=seed, warmup=config["warmup"],
+                    alpha=config["alpha"], epochs=epochs, lr=lr, seed=seed, warmup=config["warmup"],
                     desc=desc, on_step=on_step)
 
 
@@ -119,23 +157,35 @@ def plan_shapes(data: GridData, config: dict[str, Any]) -> tuple[dict[tuple[int,
 
 def train_member(member: Member, keep: list[int], data: GridData, teacher_logits: torch.Tensor,
                  config: dict[str, Any], desc: str | None = None) -> nn.Module:
-    """One grid model: slimmed (or fresh) at `keep`, recovered `member.way`; int8 (converted) for QAT."""
+    """One grid model at `keep`: the dense model, slimmed or fresh; recovered `member.way` for its epochs
+    (`member_epochs`); int8 (converted) for QAT."""
+    import copy
+
     from kit.static_quantization import calibrate
 
     calibration = data.calibration(config)
-    if member.way == "scratch":
+    classes = data.teacher.classifier.out_features
+    epochs = member_epochs(member, keep, data.teacher.widths, config, classes)
+    if member.budget is None:
+        if member.way != "labels":
+            raise ValueError(f"the dense model recovers on its labels only, not {member.way!r}")
+        model = copy.deepcopy(data.teacher)
+    elif member.way in ("scratch_e", "scratch_b"):
         torch.manual_seed(member.seed)
-        model = SmallCNN(data.teacher.classifier.out_features, widths=tuple(keep))
+        model = SmallCNN(classes, widths=tuple(keep))
     else:
         model = recalibrate_batchnorm(slimmed(data.teacher, keep, config["criterion"]), calibration)
+    layout = training_layout(config)
     if member.way != "qat":
-        recover(model, member.way, data.fit_images, data.fit_labels, teacher_logits, config, lr=member.lr,
-                seed=member.seed, desc=desc)
-        return model.eval()
-    prepared = qat_ready(model, config["engine"])
+        way = "distill" if member.way.startswith("scratch") else member.way
+        model = model.to(memory_format=layout)
+        recover(model, way, data.fit_images, data.fit_labels, teacher_logits, config, lr=member.lr,
+                seed=member.seed, epochs=epochs, desc=desc)
+        return model.to(memory_format=torch.contiguous_format).eval()
+    prepared = qat_ready(model, config["engine"]).to(memory_format=layout)
     calibrate(prepared, calibration)   # the fake-quantizers start from calibrated ranges
     prepared.train()
-    steps = round(config["epochs"] * -(-len(data.fit_labels) // 64))
+    steps = max(1, round(epochs * -(-len(data.fit_labels) // 64)))
     freeze_at = int(config["qat_freeze"] * steps)
 
     def freeze_late(step: int, qat_model: nn.Module) -> None:
@@ -144,15 +194,31 @@ def train_member(member: Member, keep: list[int], data: GridData, teacher_logits
             qat_model.apply(torch.ao.nn.intrinsic.qat.freeze_bn_stats)
 
     recover(prepared, "distill", data.fit_images, data.fit_labels, teacher_logits, config, lr=member.lr,
-            seed=member.seed, desc=desc, on_step=freeze_late)
+            seed=member.seed, epochs=epochs, desc=desc, on_step=freeze_late)
     return convert(prepared.eval())
+
+
+def training_layout(config: dict[str, Any]) -> torch.memory_format:
+    """The memory format the grid trains in: channels_last when the config says so (the same numbers up to float
+    rounding, and faster on CPU, where NCHW max pooling is slow), else the default NCHW."""
+    layouts = {"channels_last": torch.channels_last, "contiguous": torch.contiguous_format}
+    name = config.get("train_memory_format", "contiguous")
+    if name not in layouts:
+        raise ValueError(f"train_memory_format is one of {', '.join(layouts)}, got {name!r}")
+    return layouts[name]
+
+
+def member_keep(member: Member, keeps: list[list[int]], dense_widths: tuple[int, ...] | list[int]) -> list[int]:
+    """The channels per block of a member: its budget's keep counts, or the dense widths."""
+    return list(dense_widths) if member.budget is None else keeps[member.budget]
 
 
 def train_grid(data: GridData, config: dict[str, Any], done: dict[str, dict[str, Any]],
                on_done: Callable[[Member, dict[str, Any]], None], scan: dict | None = None) -> dict[str, Any]:
     """Train every member not in `done` (key -> {"model", "valid", "test"}), calling `on_done` after each.
 
-    Returns the grid's description: scan, keep counts per budget, chosen learning rates, members in order.
+    Returns the grid's description: scan, keep counts per budget, the dense widths, chosen learning rates, each
+    member's epochs, members in order.
     """
     from kit.distillation import teacher_logits as cached_logits
     from kit.progress import progress
@@ -167,7 +233,7 @@ def train_grid(data: GridData, config: dict[str, Any], done: dict[str, dict[str,
     def run(members: list[Member], stage: str) -> None:
         todo = [m for m in members if m.key not in done]
         for member in progress(todo, total=len(todo), desc=stage):
-            model = train_member(member, keeps[member.budget], data, logits, config)
+            model = train_member(member, member_keep(member, keeps, data.teacher.widths), data, logits, config)
             result = {"model": model, "valid": accuracy(model, data.valid_images, data.valid_labels),
                       "test": accuracy(model, data.test_images, data.test_labels)}
             done[member.key] = result
@@ -177,8 +243,11 @@ def train_grid(data: GridData, config: dict[str, Any], done: dict[str, dict[str,
     run(first, "grid: choosing learning rates")
     valid = {key: result["valid"] for key, result in done.items()}
     later = later_members(config, valid)
-    run(later, "grid: more seeds and QAT")
+    run(later, "grid: every seed, QAT and Scratch-B")
     chosen = {f"b{b}-{way}": chosen_lr(config, valid, b, way) for b in range(len(config["budgets"]))
-              for way in ("labels", "distill", "scratch")}
-    return {"drops": [[b, r, d] for (b, r), d in drops.items()], "keeps": keeps, "chosen_lr": chosen,
-            "members": [vars(m) | {"key": m.key} for m in first + later]}
+              for way in TUNED_WAYS}
+    chosen["dense-labels"] = chosen_lr(config, valid, None, "labels")
+    widths, classes = data.teacher.widths, data.teacher.classifier.out_features
+    epochs = {m.key: member_epochs(m, member_keep(m, keeps, widths), widths, config, classes) for m in first + later}
+    return {"drops": [[b, r, d] for (b, r), d in drops.items()], "keeps": keeps, "dense_widths": list(widths),
+            "chosen_lr": chosen, "epochs": epochs, "members": [vars(m) | {"key": m.key} for m in first + later]}

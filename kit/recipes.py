@@ -651,14 +651,20 @@ class CompressionGridRecipe(Recipe):
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"the grid's seed is a whole number >= 0, got {seed!r}")
         # The teacher is the full CNN in both modes (a pipeline that starts from a weak model teaches little);
-        # quick mode scans fewer ratios, has two budgets, one learning rate, one seed and one epoch per model.
+        # quick mode scans fewer ratios, has two budgets, one learning rate, one seed, half the calibration batches,
+        # and every training run scaled by the same factor (recovery 0.5 epoch instead of 3, Scratch-E 1 epoch
+        # instead of the teacher's 6).
+        full_recovery = 3
+        recovery = 0.5 if quick else full_recovery
+        dense_epochs = CNNRecipe().config(False, data)["epochs"]   # the full teacher's training epochs
         return {"data": data, "seed": seed, "teacher": "cnn-fashion", "criterion": "bn-scale",
-                "calibration_batches": 20,
+                "calibration_batches": 10 if quick else 20,
                 "ratios": [0.5, 0.25] if quick else [0.75, 0.5, 0.375, 0.25, 0.125],
                 "budgets": [0.5, 0.2] if quick else [0.5, 0.3, 0.15],
                 "lrs": [3e-3] if quick else [1e-3, 3e-3], "seeds": [seed] if quick else [seed, seed + 1, seed + 2],
-                "epochs": 1 if quick else 3, "warmup": 0.05, "temperature": 4.0, "alpha": 0.5,
-                "qat_freeze": 0.8, "engine": "x86", "quick": quick}
+                "epochs": recovery, "dense_epochs": dense_epochs,
+                "scratch_epochs": dense_epochs * recovery / full_recovery, "train_memory_format": "channels_last",
+                "warmup": 0.05, "temperature": 4.0, "alpha": 0.5, "qat_freeze": 0.8, "engine": "x86", "quick": quick}
 
     def variant(self, **options: Any) -> str:
         seed = options.get("seed", 0)
@@ -696,7 +702,8 @@ class CompressionGridRecipe(Recipe):
         if saved is not None:
             scan = {"drops": {(int(b), float(r)): float(v) for b, r, v in saved["drops"]}, "keeps": saved["keeps"]}
             for key, entry in saved["done"].items():
-                done[key] = {**entry, "model": self._member_model(key, entry["state"], scan["keeps"], config, d)}
+                done[key] = {**entry, "model": self._member_model(key, entry["state"], scan["keeps"],
+                                                                  teacher.model.widths, config, d)}
             print(f"resuming the grid: {len(done)} models already trained (saved in {resume.path})", flush=True)
         else:
             drops, keeps = plan_shapes(data, config)
@@ -720,17 +727,24 @@ class CompressionGridRecipe(Recipe):
         return Trained(metrics, [], time.perf_counter() - start)
 
     @staticmethod
-    def _member_model(key: str, state: dict[str, torch.Tensor], keeps: list[list[int]], config: Config,
-                      images: Any) -> nn.Module:
+    def _member_model(key: str, state: dict[str, torch.Tensor], keeps: list[list[int]], dense_widths: Any,
+                      config: Config, images: Any) -> nn.Module:
+        """A grid member's model (key b<budget>-... or dense-...) with `state` loaded."""
         from kit.models.cnn import SmallCNN
         from kit.static_quantization import int8_skeleton
 
-        budget = int(key.split("-")[0][1:])
+        where = key.split("-")[0]
+        if where == "dense":
+            if dense_widths is None:
+                raise WeightsMismatch(f"the grid model {key} is the dense model, but the grid has no dense widths")
+            widths = list(dense_widths)
+        else:
+            widths = keeps[int(where[1:])]
         classes = len(images.classes)
         if "-qat-" in key:
-            model = int8_skeleton(keeps[budget], classes, torch.ao.quantization.get_default_qconfig(config["engine"]))
+            model = int8_skeleton(widths, classes, torch.ao.quantization.get_default_qconfig(config["engine"]))
         else:
-            model = SmallCNN(classes, widths=tuple(keeps[budget]))
+            model = SmallCNN(classes, widths=tuple(widths))
         model.load_state_dict(state)
         return model.eval()
 
@@ -772,7 +786,7 @@ class CompressionGridRecipe(Recipe):
             if not own:
                 raise WeightsMismatch(f"{folder} has no weights for the grid model {key}")
             try:
-                models[key] = self._member_model(key, own, grid["keeps"], config, images)
+                models[key] = self._member_model(key, own, grid["keeps"], grid.get("dense_widths"), config, images)
             except RuntimeError as error:
                 raise WeightsMismatch(f"{folder}: the grid model {key} does not fit its shape ({error})") from None
         return models, grid

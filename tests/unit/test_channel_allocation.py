@@ -111,5 +111,9 @@ def test_the_scan_measures_one_block_at_a_time_on_the_given_images():
     base = accuracy(model, images, labels)
     pruned = recalibrate_batchnorm(slimmed(model, [4, 6, 8, 5], "bn-scale"), calibration)
     assert drops[3, 0.5] == pytest.approx(base - accuracy(pruned, images, labels))
+    correct = {}
+    assert sensitivity_scan(model, [0.5], images, labels, calibration, correct=correct) == drops
+    assert set(correct) == set(drops) and correct[3, 0.5].dtype == torch.bool and len(correct[3, 0.5]) == 40
+    assert base - correct[3, 0.5].float().mean().item() == pytest.approx(drops[3, 0.5])
     with pytest.raises(ValueError, match="unknown criterion"):
         sensitivity_scan(model, [0.5], images, labels, calibration, criterion="random")

@@ -1,10 +1,13 @@
 """kit.pareto and the chapter 8 explorer's update: the front, the budget choice, the looked-up point."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
-from kit.pareto import Variant, dominates, fastest_within, paired_drop_se, pareto_front
-from kit.widgets import ParetoFigure, pipeline_update
+from kit.pareto import Variant, dominates, fastest_within, front_margin, paired_drop_se, pareto_front
+from kit.widgets import ParetoFigure, pipeline_explorer, pipeline_update
+from kit.widgets.pipeline import pareto_panels, speed_words
 
 
 def variant(name, valid, time, size=100, budget="50% MACs", recovery="distill", precision="fp32"):
@@ -34,20 +37,57 @@ def test_fastest_within_a_budget_chooses_on_validation_and_never_returns_nothing
         fastest_within([dense], dense, -1)
 
 
-def test_pipeline_update_finds_the_variant_or_says_what_the_budget_has():
+def grid_of_four():
     dense = variant("dense FP32", 0.9, 1.0, budget="dense", recovery="none")
     dense8 = variant("dense int8 PTQ", 0.9, 0.2, budget="dense", recovery="none", precision="int8 PTQ")
+    retrained = variant("dense labels FP32", 0.905, 1.0, budget="dense", recovery="labels")
     slim = variant("50% MACs distill FP32", 0.89, 0.5)
-    variants = [dense, dense8, slim]
-    assert pipeline_update(variants, "dense", "labels", "int8 PTQ").variant is dense8
+    return [dense, dense8, retrained, slim]
+
+
+def test_pipeline_update_finds_the_variant_or_says_what_the_budget_has():
+    dense, dense8, retrained, slim = variants = grid_of_four()
+    assert pipeline_update(variants, "dense", "none", "int8 PTQ").variant is dense8
+    assert pipeline_update(variants, "dense", "labels", "fp32").variant is retrained   # the same recovery steps
     assert pipeline_update(variants, "50% MACs", "distill", "fp32").variant is slim
+    assert pipeline_update(variants, "dense", "labels", "int8 PTQ").variant is None
     missing = pipeline_update(variants, "50% MACs", "labels", "int8 QAT")
     assert missing.variant is None and "distill + fp32" in missing.status
+    assert "2.00x faster than the dense model's fastest FP32 form at batch 64" in pipeline_update(
+        variants, "50% MACs", "distill", "fp32").status
+    assert speed_words(1.25) == "1.25x slower" and speed_words(0.5) == "2.00x faster"
+    assert speed_words(1.0) == "no faster"   # the reference itself
     figure = ParetoFigure(variants, dense_accuracy=0.9)
     figure.update(pipeline_update(variants, "50% MACs", "distill", "fp32"))
     assert figure.png().startswith(b"\x89PNG")
     figure.update(missing)
     assert figure.png().startswith(b"\x89PNG")
+
+
+def test_the_explorer_switches_between_the_fronts_of_two_batch_sizes():
+    at_64 = grid_of_four()
+    at_1 = [replace(v, batch=1, time_ratio=min(1.3, v.time_ratio * 3)) for v in at_64]   # int8 slower at batch 1
+    box = pipeline_explorer({64: at_64, 1: at_1}, dense_accuracy=0.9)
+    budget, recovery, precision, batch, status = box.children[:5]
+    assert "50% MACs with distill and int8 PTQ was not trained" in status.value   # the default: not in this grid
+    precision.value = "fp32"
+    assert "50% MACs distill FP32" in status.value and "at batch 64" in status.value
+    budget.value, precision.value = "dense", "int8 PTQ"
+    recovery.value = "none"
+    assert "dense int8 PTQ" in status.value and "5.00x faster" in status.value
+    batch.value = 1
+    assert "dense int8 PTQ" in status.value and "1.67x faster" in status.value and "at batch 1" in status.value
+    figure = pareto_panels({64: at_64, 1: at_1}, dense_accuracy=0.9)
+    assert len(figure.axes) == 2 and "batch 1" in figure.axes[1].get_title()
+
+
+def test_front_margin_says_how_far_a_point_is_from_the_front():
+    fast, slow_better, slow_worse = variant("fast", 0.88, 0.5), variant("slow", 0.90, 1.0), variant("x", 0.87, 0.8)
+    variants = [fast, slow_better, slow_worse]
+    assert front_margin(fast, variants) == float("inf")                    # nothing is as fast
+    assert front_margin(slow_better, variants) == pytest.approx(0.02)       # could lose 2 points and stay
+    assert front_margin(slow_worse, variants) == pytest.approx(-0.01)       # 1 point short of the front
+    assert [v.name for v in pareto_front(variants)] == ["fast", "slow"]
 
 
 def test_a_way_is_chosen_only_when_every_seed_stays_within_the_budget():

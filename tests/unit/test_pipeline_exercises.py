@@ -10,35 +10,44 @@ from kit.pareto import Variant
 
 @pytest.fixture(scope="module")
 def trained():
-    """A SmallCNN trained briefly on the shipped Fashion-MNIST subset, with its data: a real model to prune."""
+    """A SmallCNN trained briefly on the shipped Fashion-MNIST subset: the dense model the check loads."""
     from kit.data.images import load_images
-    from kit.static_quantization import calibration_batches
     from kit.train.classify import fit_classifier
 
     images = load_images("fashion-embedded")
     torch.manual_seed(0)
     dense = SmallCNN(10)
-    fit_x, fit_y = images.fit_images[:2000], images.fit_labels[:2000]
-    fit_classifier(dense, fit_x, fit_y, epochs=1, batch_size=64, lr=2e-3, seed=0, desc=None)
-    calibration = calibration_batches(fit_x, 4, seed=0)
-    return dense.eval(), calibration, fit_x, fit_y, images.valid_images[:500], images.valid_labels[:500]
+    fit_classifier(dense, images.fit_images[:2000], images.fit_labels[:2000], epochs=1, batch_size=64, lr=2e-3,
+                   seed=0, desc=None)
+    return dense.eval()
 
 
 def test_keep_for_latency_passes_a_good_choice_and_refuses_slow_or_inaccurate_ones(trained, monkeypatch):
+    import kit.checkpoints
     import kit.exercises.pipeline as checks
 
-    data = trained
+    loaded = []
+
+    def fake_ensure(name, quick=None, data=None, **options):   # the check loads the chapter's dense model itself
+        loaded.append((name, quick, data))
+        return type("Trained", (), {"model": trained})()
+
+    monkeypatch.setattr(kit.checkpoints, "ensure", fake_ensure)
     monkeypatch.setattr(checks, "TIME_BUDGET", 0.5)     # a loaded test machine gets a little slack
-    monkeypatch.setattr(checks, "FLOOR_POINTS", 10.0)   # a briefly trained model on 2,000 images
-    good = evaluate("08-keep-for-latency", ([16, 32, 64, 128], *data))
+    monkeypatch.setattr(checks, "FLOOR_POINTS", 10.0)   # a briefly trained model
+    monkeypatch.setitem(checks.RECOVERY, "epochs", 0.25)
+    good = evaluate("08-keep-for-latency", ([16, 32, 64, 128], "fashion-embedded"))
     assert good.passed, good
-    slow = evaluate("08-keep-for-latency", ([32, 64, 128, 256], *data))
+    assert loaded[0] == ("cnn-fashion", False, "fashion-embedded") and "fastest FP32 form" in good.message
+    slow = evaluate("08-keep-for-latency", ([32, 64, 128, 256], "fashion-embedded"))
     assert not slow.passed and "time" in slow.message
-    crippled = evaluate("08-keep-for-latency", ([1, 1, 1, 1], *data))
+    crippled = evaluate("08-keep-for-latency", ([1, 1, 1, 1], "fashion-embedded"))
     assert not crippled.passed and "points below the dense" in crippled.message
-    malformed = evaluate("08-keep-for-latency", ([16, 32], *data))
+    malformed = evaluate("08-keep-for-latency", ([16, 32], "fashion-embedded"))
     assert not malformed.passed and "one channel count per conv block" in malformed.message
-    assert evaluate("08-keep-for-latency", (..., *data)).status == "not attempted"
+    unpaired = evaluate("08-keep-for-latency", [16, 32, 64, 128])
+    assert not unpaired.passed and "(my_keep, IMAGES)" in unpaired.message
+    assert evaluate("08-keep-for-latency", (..., "fashion-embedded")).status == "not attempted"
 
 
 def test_off_front_needs_a_dominating_variant_and_the_right_reason():
