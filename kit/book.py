@@ -297,8 +297,9 @@ def landing_figure(notebooks: list[Path], static: Path) -> str:
                             f"![Accuracy against time for every compressed variant of {notebook.stem}]"
                             "(_static/landing.png)\n\n"
                             f"Every model of [chapter 8](chapters/{notebook.stem}) as this build measured it: "
-                            "validation accuracy against 1-thread time relative to the dense CNN, marker size "
-                            "the model's bytes, the Pareto front dashed.\n")
+                            "validation accuracy against 1-thread time relative to the dense CNN's fastest FP32 "
+                            "form (BatchNorm folded, channels_last where that is faster), at batch 64 (left) and "
+                            "batch 1 (right); marker size the model's bytes, the Pareto front dashed.\n")
     return ("\n## The course in one figure\n\nChapter 8's Pareto front appears here once the site is built "
             "with that chapter executed (`python -m kit book`).\n")
 
