@@ -22,7 +22,8 @@ DEPRECATED, REMOVED, CURRENT = "deprecated (warns)", "removed", "no warning"
 class ApiRow:
     old: str            # dotted path of the API as the original tutorials used it
     expected: str       # DEPRECATED, REMOVED or CURRENT in the pinned torch
-    replacement: str    # what to use instead
+    replacement: str    # what to use instead, in words
+    apis: tuple[str, ...]   # the dotted paths of the replacement's entry points, which must import here
     probe: Callable[[Callable], object] | None = None   # calls the old API on a tiny model
 
 
@@ -43,29 +44,40 @@ def _example() -> tuple[torch.Tensor]:
     return (torch.randn(2, 1, 8, 8),)
 
 
+PT2E = "torchao.quantization.pt2e.quantize_pt2e"
+X86_QUANTIZER = "torchao.quantization.pt2e.quantizer.x86_inductor_quantizer.X86InductorQuantizer"
+
 TABLE: list[ApiRow] = [
     ApiRow("torch.ao.quantization.quantize_dynamic", DEPRECATED,
            "torchao.quantization.quantize_(model, Int8DynamicActivationInt8WeightConfig()) for Linear layers "
            "(no LSTM path in torchao yet)",
+           ("torchao.quantization.quantize_", "torchao.quantization.Int8DynamicActivationInt8WeightConfig"),
            lambda f: f(nn.Sequential(nn.Linear(4, 4)), {nn.Linear}, dtype=torch.qint8)),
     ApiRow("torch.ao.quantization.fuse_modules", CURRENT,
            "nothing to call: PT2E quantizers (X86InductorQuantizer) fold BatchNorm and fuse ReLU themselves",
+           (X86_QUANTIZER,),
            lambda f: f(_tiny().eval(), [["1", "2"]])),
     ApiRow("torch.ao.quantization.prepare", DEPRECATED,
            "torchao.quantization.pt2e.quantize_pt2e.prepare_pt2e on torch.export.export(model, args).module()",
+           (f"{PT2E}.prepare_pt2e", "torch.export.export"),
            lambda f: f(_with_qconfig(_tiny().eval()))),
     ApiRow("torch.ao.quantization.convert", DEPRECATED, "torchao.quantization.pt2e.quantize_pt2e.convert_pt2e, then "
            "torchao.quantization.pt2e.lowering.lower_pt2e_quantized_to_x86 for speed",
+           (f"{PT2E}.convert_pt2e", "torchao.quantization.pt2e.lowering.lower_pt2e_quantized_to_x86"),
            lambda f: f(_calibrated_tiny())),
     ApiRow("torch.ao.quantization.prepare_qat", DEPRECATED, "torchao.quantization.pt2e.quantize_pt2e.prepare_qat_pt2e",
+           (f"{PT2E}.prepare_qat_pt2e",),
            lambda f: f(_with_qconfig(_tiny().train(), qat=True))),
     ApiRow("torch.ao.quantization.quantize_fx.prepare_fx", DEPRECATED, "prepare_pt2e with a quantizer; "
            "X86InductorQuantizer.set_module_name_qconfig replaces QConfigMapping.set_module_name",
+           (f"{PT2E}.prepare_pt2e", f"{X86_QUANTIZER}.set_module_name_qconfig"),
            lambda f: f(nn.Sequential(nn.Conv2d(1, 2, 3)).eval(), _mapping(), _example())),
     ApiRow("torch.ao.quantization.quantize_pt2e.prepare_pt2e", REMOVED,
-           "torchao.quantization.pt2e.quantize_pt2e.prepare_pt2e (PT2E moved from torch to torchao)"),
+           "torchao.quantization.pt2e.quantize_pt2e.prepare_pt2e (PT2E moved from torch to torchao)",
+           (f"{PT2E}.prepare_pt2e",)),
     ApiRow("torch.ao.quantization.quantizer.x86_inductor_quantizer.X86InductorQuantizer", REMOVED,
-           "torchao.quantization.pt2e.quantizer.x86_inductor_quantizer.X86InductorQuantizer"),
+           "torchao.quantization.pt2e.quantizer.x86_inductor_quantizer.X86InductorQuantizer",
+           (X86_QUANTIZER,)),
 ]
 
 
@@ -117,8 +129,5 @@ def observed_status(row: ApiRow) -> str:
 
 
 def replacement_available(row: ApiRow) -> bool:
-    """Whether the replacement's first dotted name (when it names one) imports here."""
-    first = row.replacement.split()[0].split("(")[0].rstrip(",;")
-    if not first.startswith(("torch", "torchao")):
-        return True
-    return resolve(first) is not None
+    """Whether every entry point the replacement names (`row.apis`, dotted paths) imports in this environment."""
+    return bool(row.apis) and all(resolve(api) is not None for api in row.apis)

@@ -15,12 +15,14 @@ from kit.exercises.answers import expect_function, unpack
 
 
 def _observer_apis() -> list[tuple[object, str]]:
+    import torch.ao.quantization.fx._decomposed  # noqa: F401 - registers torch.ops.quantized_decomposed
     import torch.ao.quantization.utils as quant_utils
     from torch.ao.quantization.observer import MinMaxObserver, UniformQuantizationObserverBase
 
     apis: list[tuple[object, str]] = [(MinMaxObserver, "forward"), (MinMaxObserver, "calculate_qparams"),
                                       (UniformQuantizationObserverBase, "_calculate_qparams"),
-                                      (quant_utils, "determine_qparams"), (torch, "quantize_per_tensor")]
+                                      (quant_utils, "determine_qparams"), (torch, "quantize_per_tensor"),
+                                      (torch.ops.quantized_decomposed, "choose_qparams")]
     return apis + [(torch, name) for name in ("_choose_qparams_per_tensor", "choose_qparams_optimized")
                    if hasattr(torch, name)]
 
@@ -34,17 +36,25 @@ def _observer_qparams(answer: Any) -> str:
     cases = {"mixed signs": torch.randn(500, generator=generator) * 3,
              "all positive": torch.rand(300, generator=generator) * 5 + 1,
              "all negative": -torch.rand(200, generator=generator) * 2 - 0.5,
-             "narrow": torch.randn(100, generator=generator) * 0.01 + 0.3}
+             "narrow": torch.randn(100, generator=generator) * 0.01 + 0.3,
+             "all zeros": torch.zeros(50)}
     expected = {}
     for label, x in cases.items():
         observer = MinMaxObserver()
         observer(x)
         scale, zero_point = observer.calculate_qparams()
         expected[label] = (float(scale), int(zero_point))
-    with forbidden(*_observer_apis(), reason="compute the range, scale and zero-point yourself: the observer "
-                   "API is what this exercise rebuilds.", learner=answer):
-        got = {label: answer(x.clone()) for label, x in cases.items()}
-    for label, result in got.items():
+    for label, x in cases.items():   # one case at a time, so the first hint is about the first case that fails
+        with forbidden(*_observer_apis(), reason="compute the range, scale and zero-point yourself: the observer "
+                       "API is what this exercise rebuilds.", learner=answer):
+            try:
+                result = answer(x.clone())
+            except (ZeroDivisionError, ValueError, RuntimeError) as error:
+                if label != "all zeros":
+                    raise
+                raise NotYet(f"an all-zero tensor made your function raise {type(error).__name__}: its range is "
+                             "empty, so (max - min) / 255 is 0; the observer floors the scale at "
+                             "torch.finfo(torch.float32).eps.") from None
         try:
             scale, zero_point = result
             scale = float(scale)
@@ -53,13 +63,14 @@ def _observer_qparams(answer: Any) -> str:
             raise NotYet("return a pair (scale, zero_point) of numbers.") from None
         want_scale, want_zero_point = expected[label]
         if not math.isclose(scale, want_scale, rel_tol=1e-5):
-            hint = (" Widen the range to include 0 first: min(x.min(), 0) and max(x.max(), 0)."
+            hint = (" Floor the scale at torch.finfo(torch.float32).eps, as the observer does." if label == "all zeros"
+                    else " Widen the range to include 0 first: min(x.min(), 0) and max(x.max(), 0)."
                     if label in ("all positive", "all negative", "narrow") else " Spread the range over 255 steps.")
             raise NotYet(f"scale {scale:.6g} for the {label} case, expected {want_scale:.6g}.{hint}")
         if not isinstance(zero_point, int) or zero_point != want_zero_point:
             raise NotYet(f"zero_point {zero_point!r} for the {label} case, expected {want_zero_point}: the code of "
                          "0.0 is 0 - round(min / scale), a whole number clamped to [0, 255].")
-    return "Your scales and zero-points match MinMaxObserver on four tensors, including one-signed ones."
+    return "Your scales and zero-points match MinMaxObserver on five tensors, one-signed and all-zero ones included."
 
 
 def _fusion_apis() -> list[tuple[object, str]]:
@@ -117,9 +128,28 @@ def _fold_batchnorm(answer: Any) -> str:
     return "Your folded convolution computes conv -> BatchNorm, with and without a conv bias."
 
 
+def _observer_summary(observer: object) -> tuple[object, ...]:
+    """What makes two observers alike: class, dtype, scheme and range (qconfig partials have no useful equality)."""
+    return (type(observer).__name__, observer.dtype, observer.qscheme, getattr(observer, "reduce_range", None),
+            getattr(observer, "quant_min", None), getattr(observer, "quant_max", None))
+
+
+def _observer_after(prepared: nn.Module, module_name: str) -> object | None:
+    """The observer prepare_fx put on the output of `module_name`, or None when it has none."""
+    for node in prepared.graph.nodes:
+        if node.op == "call_module" and node.target == module_name:
+            for user in node.users:
+                if user.op == "call_module" and "activation_post_process" in str(user.target):
+                    return prepared.get_submodule(user.target)
+    return None
+
+
+FIRST_CONV, CONVS, CLASSIFIER = "features.0.0", ("features.2.0", "features.4.0", "features.6.0"), "classifier"
+
+
 @exercise("05-keep-first-conv-float")
 def _keep_first_conv_float(answer: Any) -> str:
-    from torch.ao.quantization import QConfigMapping
+    from torch.ao.quantization import QConfigMapping, get_default_qconfig
     from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
 
     from kit.models.cnn import SmallCNN
@@ -129,29 +159,47 @@ def _keep_first_conv_float(answer: Any) -> str:
                                                         "the cell shows.")
     if not isinstance(mapping, QConfigMapping):
         raise NotYet(f"the first item must be a QConfigMapping, got {type(mapping).__name__}.")
-    if not isinstance(model, SmallCNN):
-        raise NotYet("pass the chapter's trained CNN (cnn) as the second item.")
+    if not isinstance(model, SmallCNN) or len(model.widths) != 4:
+        raise NotYet("pass the chapter's CNN (cnn) as the second item.")
+    engine = torch.backends.quantized.engine
+    engine_qconfig = get_default_qconfig(engine)
+    if mapping.global_qconfig is None:
+        raise NotYet("nothing was quantized: set the global qconfig to engine_qconfig.")
+    for part in ("activation", "weight"):
+        if _observer_summary(getattr(mapping.global_qconfig, part)()) != _observer_summary(
+                getattr(engine_qconfig, part)()):
+            raise NotYet(f"the global qconfig's {part} observer is not engine_qconfig's "
+                         f"(get_default_qconfig({engine!r})): set_global(engine_qconfig).")
     prepared = prepare_fx(copy.deepcopy(model).eval(), mapping, (batches[0][:1],))
-    try:
-        calibrate(prepared, batches)
-    except ValueError:
-        raise NotYet("nothing was quantized: set a global qconfig (engine_qconfig) on the mapping.") from None
+    classifier_observer = _observer_after(prepared, CLASSIFIER)
+    calibrate(prepared, batches)
     converted = convert_fx(prepared)
 
     def is_int8(name: str) -> bool:
         return ".quantized" in type(converted.get_submodule(name)).__module__
 
-    if is_int8("features.0.0"):
-        raise NotYet("the first convolution (features.0.0) was quantized: give it the qconfig None.")
-    float_others = [n for n in ("features.2.0", "features.4.0", "features.6.0", "classifier") if not is_int8(n)]
+    if is_int8(FIRST_CONV):
+        raise NotYet(f"the first convolution ({FIRST_CONV}) was quantized: give it the qconfig None.")
+    float_others = [name for name in (*CONVS, CLASSIFIER) if not is_int8(name)]
     if float_others:
-        raise NotYet(f"{', '.join(float_others)} stayed float: only features.0.0 should; set the global "
-                     "qconfig to engine_qconfig and override just that one module.")
+        raise NotYet(f"{', '.join(float_others)} stayed float: only {FIRST_CONV} should; override just the "
+                     "modules the exercise names.")
+    per_channel = (torch.per_channel_symmetric, torch.per_channel_affine)
+    per_tensor_convs = [name for name in CONVS if converted.get_submodule(name).weight().qscheme() not in per_channel]
+    if per_tensor_convs:
+        raise NotYet(f"{', '.join(per_tensor_convs)} got per-tensor weights: only the classifier should; the "
+                     "convolutions keep engine_qconfig's per-channel weights.")
+    classifier_scheme = converted.get_submodule(CLASSIFIER).weight().qscheme()
+    if classifier_scheme in per_channel:
+        raise NotYet(f"the classifier's weights are {classifier_scheme} (per channel): give the classifier a "
+                     "QConfig whose weight observer is per-tensor, e.g. section 4's weight_observers['per-tensor'].")
+    engine_activation = _observer_summary(engine_qconfig.activation())
+    if classifier_observer is None or _observer_summary(classifier_observer) != engine_activation:
+        raise NotYet("the classifier's output is observed differently from the other layers: keep "
+                     "engine_qconfig.activation as its activation observer and change only the weights.")
     with torch.inference_mode():
         fp32 = float((model.eval()(images.valid_images).argmax(1) == images.valid_labels).float().mean())
         int8 = float((converted(images.valid_images).argmax(1) == images.valid_labels).float().mean())
-    if int8 < fp32 - 0.01:
-        raise NotYet(f"validation accuracy {int8:.2%} is more than one point under FP32 ({fp32:.2%}): check the "
-                     "qconfig you set globally (use engine_qconfig) and the calibration batches.")
-    return (f"features.0.0 stays float, the rest is int8; validation accuracy {int8:.2%} "
-            f"(FP32 {fp32:.2%}).")
+    return (f"{FIRST_CONV} stays float, the other convolutions are int8 with per-channel weights, the classifier "
+            f"int8 with per-tensor weights. Validation accuracy {int8:.2%} (FP32 {fp32:.2%}): compare it with "
+            "section 4's all-int8 and keep-float models.")

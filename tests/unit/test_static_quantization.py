@@ -120,6 +120,13 @@ def test_the_deprecation_table_matches_the_installed_torch(row):
     assert quantization_apis.replacement_available(row)
 
 
+def test_a_replacement_that_does_not_import_is_reported():
+    row = quantization_apis.TABLE[0]
+    gone = quantization_apis.ApiRow(row.old, row.expected, row.replacement, ("torchao.quantization.no_such_api",))
+    assert not quantization_apis.replacement_available(gone)
+    assert not quantization_apis.replacement_available(quantization_apis.ApiRow(row.old, row.expected, "words", ()))
+
+
 def test_time_by_module_covers_every_leaf(cnn):
     times = time_by_module(cnn, torch.randn(2, 1, 32, 32), runs=2, warmup=1)
     leaves = {n for n, m in cnn.named_modules() if n and not list(m.children())}

@@ -1,28 +1,42 @@
 """Chapter 5's exercises: right answers pass, known wrong ones fail, and the APIs they rebuild are blocked."""
 
 import copy
+from types import SimpleNamespace
 
 import pytest
 import torch
 from torch import nn
-from torch.ao.quantization import MinMaxObserver, QConfigMapping, get_default_qconfig
+from torch.ao.quantization import MinMaxObserver, QConfig, QConfigMapping, get_default_qconfig
 
-from kit.checkpoints import ensure
-from kit.data.images import load_images
 from kit.exercises import evaluate
-from kit.static_quantization import calibration_batches
+from kit.models.cnn import SmallCNN
 
 pytestmark = pytest.mark.filterwarnings("ignore:Please use quant_min and quant_max:UserWarning")
 
 
 def right_qparams(x):
     low, high = min(x.min().item(), 0.0), max(x.max().item(), 0.0)
-    scale = torch.tensor((high - low) / 255, dtype=torch.float32).item()
+    scale = max(torch.tensor((high - low) / 255, dtype=torch.float32).item(), torch.finfo(torch.float32).eps)
     return scale, int(min(255, max(0, 0 - round(low / scale))))
 
 
 def test_observer_qparams():
     assert evaluate("05-observer-qparams", right_qparams).passed
+
+    def no_eps_floor(x):
+        low, high = min(x.min().item(), 0.0), max(x.max().item(), 0.0)
+        scale = (high - low) / 255
+        return scale, int(0 - round(low / scale))
+
+    no_floor = evaluate("05-observer-qparams", no_eps_floor)
+    assert no_floor.status == "not yet" and "all-zero" in no_floor.message and "eps" in no_floor.message
+
+    def zero_scale_for_zeros(x):
+        if not x.any():
+            return 0.0, 0
+        return right_qparams(x)
+
+    assert "Floor the scale" in evaluate("05-observer-qparams", zero_scale_for_zeros).message
     def range_without_zero(x):
         scale = (x.max() - x.min()).item() / 255
         return scale, int(round(-x.min().item() / scale))
@@ -44,6 +58,12 @@ def test_observer_qparams_cannot_use_the_observer():
     verdict = evaluate("05-observer-qparams", shortcut)
     assert verdict.status == "not yet" and "observer API" in verdict.message
     assert shortcut(torch.tensor([-1.0, 3.0])) == before   # the observer works again afterwards
+
+    def decomposed(x):
+        scale, zero_point = torch.ops.quantized_decomposed.choose_qparams(x, 0, 255, 1e-7, torch.uint8)
+        return float(scale), int(zero_point)
+
+    assert "observer API" in evaluate("05-observer-qparams", decomposed).message
 
 
 def right_fold(conv, bn):
@@ -79,21 +99,50 @@ def test_fold_batchnorm_cannot_use_pytorchs_fusion():
 
 @pytest.fixture(scope="module")
 def chapter_context():
-    images = load_images("fashion-embedded")
-    cnn = ensure("cnn-fashion", quick=True).model.eval()
-    return cnn, calibration_batches(images.fit_images, 4), images
+    """A small SmallCNN with trained-looking BatchNorm statistics, random calibration batches and a random
+    validation set: what the check needs, built here (no checkpoint, no training)."""
+    torch.manual_seed(0)
+    cnn = SmallCNN(widths=(4, 8, 8, 16)).train()
+    with torch.no_grad():
+        cnn(torch.randn(32, 1, 32, 32))
+    batches = [torch.randn(16, 1, 32, 32) for _ in range(2)]
+    images = SimpleNamespace(valid_images=torch.randn(40, 1, 32, 32), valid_labels=torch.randint(0, 10, (40,)))
+    return cnn.eval(), batches, images
+
+
+QCONFIG = get_default_qconfig("x86")
+PER_TENSOR = QConfig(activation=QCONFIG.activation,
+                     weight=MinMaxObserver.with_args(dtype=torch.qint8, qscheme=torch.per_tensor_symmetric))
+
+
+def right_mapping():
+    return (QConfigMapping().set_global(QCONFIG).set_module_name("features.0.0", None)
+            .set_module_name("classifier", PER_TENSOR))
 
 
 def test_keep_first_conv_float(chapter_context):
-    qconfig = get_default_qconfig("x86")
-    right = QConfigMapping().set_global(qconfig).set_module_name("features.0.0", None)
-    assert evaluate("05-keep-first-conv-float", (right, *chapter_context)).passed
-    all_int8 = evaluate("05-keep-first-conv-float", (QConfigMapping().set_global(qconfig), *chapter_context))
-    assert all_int8.status == "not yet" and "features.0.0" in all_int8.message
-    all_convs_float = QConfigMapping().set_global(qconfig).set_module_name("features", None)
-    assert "stayed float" in evaluate("05-keep-first-conv-float", (all_convs_float, *chapter_context)).message
-    assert "global qconfig" in evaluate("05-keep-first-conv-float", (QConfigMapping(), *chapter_context)).message
+    torch.backends.quantized.engine = "x86"
+    right = evaluate("05-keep-first-conv-float", (right_mapping(), *chapter_context))
+    assert right.passed, right.message
+    by_type = (QConfigMapping().set_global(QCONFIG).set_module_name("features.0.0", None)
+               .set_object_type(nn.Linear, PER_TENSOR))
+    assert evaluate("05-keep-first-conv-float", (by_type, *chapter_context)).passed
+    wrong = {
+        "features.0.0": QConfigMapping().set_global(QCONFIG).set_module_name("classifier", PER_TENSOR),
+        "stayed float": right_mapping().set_module_name("features", None),
+        "set the global qconfig": QConfigMapping(),
+        "not engine_qconfig": QConfigMapping().set_global(PER_TENSOR).set_module_name("features.0.0", None),
+        "per-tensor weights": right_mapping().set_module_name("features.2.0", PER_TENSOR),
+        "(per channel)": QConfigMapping().set_global(QCONFIG).set_module_name("features.0.0", None),
+        "observed differently": right_mapping().set_module_name("classifier", QConfig(
+            activation=MinMaxObserver.with_args(reduce_range=True), weight=PER_TENSOR.weight)),
+    }
+    for words, mapping in wrong.items():
+        verdict = evaluate("05-keep-first-conv-float", (mapping, *chapter_context))
+        assert verdict.status == "not yet" and words in verdict.message, (words, verdict)
     assert evaluate("05-keep-first-conv-float", (..., *chapter_context)).status == "not attempted"
+    assert "SmallCNN" not in evaluate("05-keep-first-conv-float", (right_mapping(), nn.Linear(2, 2),
+                                                                  *chapter_context[1:])).message
 
 
 def _with_eps(bn, eps):
