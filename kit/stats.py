@@ -1,6 +1,6 @@
-"""Paired comparisons over seeds: the mean difference, its standard error, an interval, and the words.
+"""Paired comparisons over random seeds: the mean difference, its standard error, an interval, and the words.
 
-A method and its baseline run with the same seeds (same initialisation, same batches); what varies between
+A method and its baseline run with the same random seeds (same initialisation, same batches); what varies between
 seeds is shared by both, so the comparison is made on the per-seed **differences**, method − baseline. Their
 mean ± standard error (SD / √n, ddof = 1) says how precisely the difference is known; a Student-t interval
 says which differences are compatible with the runs; an exact sign-flip permutation p-value (every ± pattern
@@ -133,7 +133,7 @@ class Paired:
 
 
 def paired(method: Sequence[float], baseline: Sequence[float], *, confidence: float = CONFIDENCE) -> Paired:
-    """The paired comparison of two runs per seed (same seeds, in the same order)."""
+    """The paired comparison of two runs per random seed (the same random seeds, in the same order)."""
     method, baseline = [float(v) for v in method], [float(v) for v in baseline]
     if not method:
         raise StatsError("a comparison needs at least one seed")
