@@ -136,10 +136,13 @@ def check_shapes(model: nn.Module, state: dict[str, torch.Tensor], path: Path) -
     """Raise WeightsMismatch naming the first tensor that is missing, unexpected or of the wrong shape."""
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in state.items()}
-    for key in expected.keys() - found.keys():
-        raise WeightsMismatch(f"{path} has no tensor {key!r}")
-    for key in found.keys() - expected.keys():
-        raise WeightsMismatch(f"{path} has a tensor {key!r} that {type(model).__name__} does not")
+    missing = [k for k in expected if k not in found]  # in the model's own order, so the message is stable
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise WeightsMismatch(f"{path} has no tensor {missing[0]!r}{more}: is it a checkpoint of another model?")
+    unexpected = [k for k in found if k not in expected]
+    if unexpected:
+        raise WeightsMismatch(f"{path} has a tensor {unexpected[0]!r} that {type(model).__name__} does not")
     for key, shape in expected.items():
         if found[key] != shape:
             raise WeightsMismatch(
