@@ -655,10 +655,10 @@ class CompressionGridRecipe(Recipe):
             raise ValueError(f"the grid's seed is a whole number >= 0, got {seed!r}")
         # The teacher is the full CNN in both modes (a pipeline that starts from a weak model teaches little);
         # quick mode scans fewer ratios, has two budgets, one learning rate, one seed, half the calibration batches,
-        # and every training run scaled by the same factor (recovery 0.5 epoch instead of 3, Scratch-E 1 epoch
-        # instead of the teacher's 6).
+        # and every training run scaled by the same factor (recovery 0.25 epoch instead of 3, Scratch-E half an
+        # epoch instead of the teacher's 6).
         full_recovery = 3
-        recovery = 0.5 if quick else full_recovery
+        recovery = 0.25 if quick else full_recovery
         dense_epochs = CNNRecipe().config(False, data)["epochs"]   # the full teacher's training epochs
         return {"data": data, "seed": seed, "teacher": "cnn-fashion", "criterion": "bn-scale",
                 "calibration_batches": 10 if quick else 20,

@@ -82,8 +82,7 @@ def test_book_cli_refuses_an_unknown_parameter_before_any_work(capsys):
 
 def test_a_need_can_ask_for_the_full_checkpoint_in_every_mode():
     assert needs(BY_NAME["06"]) == [Need("cnn-fashion", (("data", "fashion-embedded"),), full=True),
-                                    Need("cnn-few-labels", (("data", "fashion-embedded"), ("fraction", 0.1)),
-                                         full=True),
+                                    Need("cnn-few-labels", (("data", "fashion-embedded"), ("fraction", 0.1))),
                                     Need("bert-pairs", (("data", "verses"),)),
                                     Need("bert-student", (("data", "verses"), ("seed", 0)))]
     assert needs(BY_NAME["06"], {"SEED": 7})[3] == Need("bert-student", (("data", "verses"), ("seed", 7)))
