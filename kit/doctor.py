@@ -70,6 +70,14 @@ def findings() -> list[Finding]:
         out.append(
             Finding(WARN, "chromium", "not found: the browser checks will be skipped", "sudo apt-get install chromium")
         )
+    from kit.inline_cpp import missing_build_tools
+
+    missing_cpp = missing_build_tools()
+    if missing_cpp:
+        out.append(Finding(WARN, "C++ build tools", "chapter 9's own int4 kernel will be skipped: missing "
+                           + "; ".join(missing_cpp), "install what is named, then re-run the chapter"))
+    else:
+        out.append(Finding(OK, "C++ build tools", "g++, ninja and Python's headers (chapter 9 builds its kernel)"))
     return out
 
 

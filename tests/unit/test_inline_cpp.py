@@ -1,0 +1,68 @@
+"""Building a chapter's C++ kernel: the tools check names what is missing, the build folder is keyed by the
+source, and (marked notebook: it compiles once) chapter 9's own kernel builds, computes the product and is reused."""
+
+from __future__ import annotations
+
+import pytest
+
+from kit import inline_cpp
+
+
+def test_missing_tools_are_named_with_their_install_command(monkeypatch):
+    monkeypatch.setattr(inline_cpp.shutil, "which", lambda name: None)
+    missing = inline_cpp.missing_build_tools()
+    assert any("g++" in item for item in missing) and any("ninja" in item for item in missing)
+    with pytest.raises(inline_cpp.BuildToolsMissing) as error:
+        inline_cpp.require_build_tools("section 3")
+    assert "section 3 is skipped" in str(error.value) and "apt-get install g++" in str(error.value)
+
+
+def test_build_refuses_before_compiling_when_tools_are_missing(monkeypatch):
+    monkeypatch.setattr(inline_cpp, "missing_build_tools", lambda: ["ninja (`pip install ninja`)"])
+    with pytest.raises(inline_cpp.BuildToolsMissing, match="ninja"):
+        inline_cpp.build_inline("kernel", "int f() { return 1; }", ["f"])
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match="identifier"):
+        inline_cpp.build_inline("my-kernel", "", ["f"])
+    with pytest.raises(ValueError, match="at least one"):
+        inline_cpp.build_inline("kernel", "", [])
+
+
+def test_the_hash_changes_with_the_source_and_the_flags():
+    base = inline_cpp.source_hash("int f();", ["f"], ["-O3"])
+    assert base == inline_cpp.source_hash("int f();", ["f"], ["-O3"])
+    assert base != inline_cpp.source_hash("int g();", ["f"], ["-O3"])
+    assert base != inline_cpp.source_hash("int f();", ["f"], ["-O2"])
+
+
+@pytest.mark.notebook
+def test_the_chapter_kernel_builds_computes_the_product_and_is_reused(request):
+    """Chapter 9's kernel, compiled once per build/ folder (in the background from the session's start: see
+    tests/conftest.py); the chapter then only loads it."""
+    if inline_cpp.missing_build_tools():
+        pytest.skip(f"cannot build C++ here: {inline_cpp.missing_build_tools()}")
+    import torch
+
+    from tests.conftest import chapter_kernel_source
+
+    source, functions = chapter_kernel_source()
+    first = request.getfixturevalue("chapter_kernel")
+    assert any(first.folder.glob("*.so"))
+    generator = torch.Generator().manual_seed(0)
+    out_features, in_features, group = 96, 256, 64
+    codes = torch.randint(0, 16, (out_features, in_features), generator=generator, dtype=torch.uint8)
+    packed = codes[:, 0::2] | (codes[:, 1::2] << 4)
+    scales = torch.rand(out_features, in_features // group, generator=generator) + 0.1
+    offsets = torch.randn(out_features, in_features // group, generator=generator)
+    x = torch.randn(in_features, generator=generator)
+    grouped = codes.float().view(out_features, -1, group)
+    weight = (grouped * scales[..., None] + offsets[..., None]).view(out_features, in_features)
+    torch.testing.assert_close(first.module.int4_matvec(packed, scales, offsets, x, group), weight @ x,
+                               atol=1e-4, rtol=1e-4)
+    with pytest.raises(RuntimeError, match="group must be 32, 64 or 128"):
+        first.module.int4_matvec(packed, scales, offsets, x, 16)
+    assert "AVX-512" in first.module.int4_path() or "portable" in first.module.int4_path()
+    second = inline_cpp.build_inline("int4_kernel", source, functions)
+    assert second.reused and second.folder == first.folder
