@@ -137,7 +137,8 @@ def _old_version(name: str) -> Callable[[], object]:
 TABLE: list[ConfigRow] = [
     ConfigRow("Int8WeightOnlyConfig()", "torchao.quantization.Int8WeightOnlyConfig", RUNS,
               "int8 weights, symmetric per output row (scale = max|w| / 127.5, codes -128..127); activations stay "
-              "float: the weight is dequantized in the matmul", lambda: _quantize_and_run(_int8_weight_only)),
+              "float: each call casts the int8 codes to a float matrix, multiplies, and scales the output per row",
+              lambda: _quantize_and_run(_int8_weight_only)),
     ConfigRow("Int8DynamicActivationInt8WeightConfig()", "torchao.quantization.Int8DynamicActivationInt8WeightConfig",
               RUNS, "the same int8 weights; each input row is quantized to int8 at run time (symmetric, per token) "
               "and multiplied in integers", lambda: _quantize_and_run(_int8_dynamic)),
