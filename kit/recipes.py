@@ -310,7 +310,7 @@ class LSTMRecipe(Recipe):
         # while 2 layers learn.
         return {"data": data, "seed": 0, "ntoken": len(_corpus(data).dictionary), "ninp": 512, "nhid": 256,
                 "nlayers": 2, "dropout": 0.2, "batch_size": 32 if quick else 64, "bptt": 35, "lr": 2e-3,
-                "clip": 0.25, "epochs": None if quick else 5, "steps": 90 if quick else None,
+                "clip": 0.25, "epochs": None if quick else 5, "steps": 60 if quick else None,
                 "valid_tokens": 20_000 if quick else None}
 
     def fingerprint(self, config: Config) -> str:
@@ -353,7 +353,7 @@ class DecoderRecipe(Recipe):
         return {"data": data, "seed": 0, "vocab": len(_corpus(data).dictionary), "width": 128 if quick else 256,
                 "layers": 2 if quick else 4, "heads": 4, "context": 128, "batch_size": 32, "lr": 1e-3,
                 "weight_decay": 0.1, "warmup": 0.05, "clip": 1.0, "epochs": None if quick else 2,
-                "steps": 60 if quick else None, "valid_tokens": 20_000 if quick else None}
+                "steps": 45 if quick else None, "valid_tokens": 20_000 if quick else None}
 
     def fingerprint(self, config: Config) -> str:
         return _corpus(config["data"]).fingerprint()
