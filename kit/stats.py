@@ -9,7 +9,8 @@ errors, and shows how few seeds are too few: with n seeds the smallest two-sided
 (0.25 for 3 seeds, 0.0625 for 5, 0.031 for 6).
 
 The verdict is chosen from the interval: **consistent across n seeds** when the 95 % interval excludes 0
-(the sign says which side wins), **not shown with n seeds** otherwise, and no verdict from one seed.
+(the sign says which side wins), **not shown with n seeds** otherwise, and no verdict from one seed, nor from
+two seeds whose differences are equal (a count metric often moves by the same step twice: no spread is seen).
 
     >>> print(paired([90.1, 90.6, 90.4], [89.7, 90.0, 89.9]).words("distilled vs labels only", unit="points"))
     distilled vs labels only: +0.50 ± 0.06 points (mean ± standard error, 3 seeds; 95% interval +0.25 to
@@ -99,10 +100,15 @@ class Paired:
         return sign_flip_p(self.differences)
 
     @property
+    def degenerate(self) -> bool:
+        """Two seeds with the very same difference: no spread to estimate, so the interval is a point."""
+        return self.n == 2 and self.sd == 0
+
+    @property
     def shown(self) -> bool:
-        """True when the interval excludes 0 (never with one seed)."""
+        """True when the interval excludes 0 (never with one seed, nor with two that differ by exactly as much)."""
         low, high = self.interval
-        return self.n >= 2 and (low > 0 or high < 0)
+        return self.n >= 2 and not self.degenerate and (low > 0 or high < 0)
 
     @property
     def direction(self) -> int:
@@ -113,6 +119,8 @@ class Paired:
         """'consistent across n seeds' | 'not shown with n seeds' | 'one seed: no verdict'."""
         if self.n < 2:
             return "one seed: no verdict"
+        if self.degenerate:
+            return "the same difference at both seeds: too few to estimate the spread, no verdict"
         return f"consistent across {self.n} seeds" if self.shown else f"not shown with {self.n} seeds"
 
     def describe(self, unit: str = "", digits: int = 2) -> str:

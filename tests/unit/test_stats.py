@@ -55,10 +55,13 @@ def test_one_seed_never_gives_a_verdict():
     assert comparison.words("x", unit="points") == "x: +6.00 points (one seed): one seed: no verdict"
 
 
-def test_zero_spread_is_not_a_verdict_either():
-    """Identical differences: SD 0, so the interval collapses on the mean; shown, but only with >= 2 seeds."""
-    assert differences([0.5, 0.5]).shown
-    assert not differences([0.5]).shown
+def test_two_equal_differences_give_no_verdict_three_do():
+    """Identical differences: SD 0, so the interval collapses on the mean. Two seeds that moved a count metric by the
+    same step (one dev pair each) show no spread at all, which is not evidence; three identical ones are shown."""
+    two = differences([1.0, 1.0])
+    assert not two.shown and two.direction == 0 and "too few to estimate the spread" in two.verdict()
+    assert differences([0.5, 0.5, 0.5]).shown
+    assert differences([0.5, 0.7]).n == 2 and not differences([0.5]).shown
 
 
 def test_sign_flip_p_values_are_exact():
