@@ -75,7 +75,7 @@ class Paired:
 
     @property
     def sd(self) -> float:
-        """Standard deviation of one seed's difference (ddof = 1); nan with one seed."""
+        """Standard deviation of the per-seed differences (ddof = 1); nan with one random seed."""
         if self.n < 2:
             return math.nan
         m = self.mean
