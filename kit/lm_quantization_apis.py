@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from kit.quantization_apis import resolve  # the dotted-path lookup chapter 5's API table uses
+
 RUNS, RAISES, WARNS, MISSING, ALIAS = "runs", "raises", "runs, warns deprecated", "not in this version", "alias"
 
 
@@ -206,23 +208,6 @@ TABLE: list[ConfigRow] = [
               "another name for FqnToConfig (per-module configs), kept for old code",
               same_as="torchao.quantization.FqnToConfig"),
 ]
-
-
-def resolve(dotted: str) -> object | None:
-    """The object at a dotted path, or None when the module or attribute does not exist."""
-    parts = dotted.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        try:
-            for name in parts[cut:]:
-                obj = getattr(obj, name)
-        except AttributeError:
-            return None
-        return obj
-    return None
 
 
 @dataclass(frozen=True)
