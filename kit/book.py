@@ -264,7 +264,8 @@ def build_site(executed: Path | None = None, out_dir: Path | None = None) -> Pat
     (source / "chapters").mkdir()
     for notebook in notebooks:
         label_injected_parameters(notebook, source / "chapters" / notebook.name)
-    (source / "results.md").write_text(results_page(root / "benchmarks" / "results"), encoding="utf-8")
+    (source / "results.md").write_text(results_page(root / "benchmarks" / "results", build_dir() / "results"),
+                                       encoding="utf-8")
     index = source / "index.md"
     page, figure = index.read_text(encoding="utf-8"), landing_figure(notebooks, source / "_static")
     anchor = "\n## Set-up"   # the figure goes before the set-up section, or at the end of a page without one
@@ -340,9 +341,64 @@ def missing_reports(benchmarks: Path) -> list[str]:
     return [script for script, report in benchmark_reports(benchmarks).items() if not report.is_file()]
 
 
-def results_page(folder: Path) -> str:
+def _flatten(figures: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """(name, value) rows of a chapter's recorded figures: nested names joined with ' · ', numbers to 4 digits."""
+    if isinstance(figures, dict):
+        return [row for key, value in figures.items()
+                for row in _flatten(value, f"{prefix} · {key}" if prefix else str(key))]
+    if isinstance(figures, list):
+        if len(figures) > 8 or any(isinstance(v, (dict, list)) for v in figures):
+            return [(prefix, f"{len(figures)} values")]
+        return [(prefix, ", ".join(_flatten(v)[0][1] for v in figures))]
+    if isinstance(figures, float):
+        return [(prefix, f"{figures:.4g}")]
+    return [(prefix, str(figures))]
+
+
+def _cell(text: str) -> str:
+    """Text safe in a Markdown table cell: no column bar, no `$` that MyST could take for maths."""
+    return text.replace("|", "/").replace("$", "\\$")
+
+
+def recorded_sections(records: Path, benchmarks: Path) -> list[str]:
+    """Markdown sections for the figures the book's chapters recorded (build/results/*.json) whose benchmark report
+    is missing from this checkout: the page then shows what this build measured, with its date and CPU."""
+    import json
+
+    from kit.chapters import read_chapter
+
+    reports = benchmark_reports(benchmarks)
+    lines: list[str] = []
+    chosen: dict[str, Path] = {}
+    for path in sorted(records.glob("*.json")) if records.is_dir() else []:
+        chapter = path.stem.removesuffix("-quick")
+        if chapter not in chosen or chosen[chapter].stem.endswith("-quick"):   # a full run's record wins
+            chosen[chapter] = path
+    for chapter, path in sorted(chosen.items()):
+        notebook = notebooks_dir() / f"{chapter}.ipynb"
+        script = read_chapter(notebook).benchmark if notebook.is_file() else None
+        report = reports.get(Path(script).name) if script else None
+        if report is not None and report.is_file():
+            continue   # the benchmark's own report is on the page
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        mode = "QUICK mode" if record.get("quick") else "full mode"
+        lines += [f"## Chapter {chapter[:2]}, as the book measured it", "",
+                  f"*{path.name}: recorded {record.get('created', '?')} in {mode} on {record.get('cpu', '?')}, "
+                  f"{record.get('threads', '?')} thread(s), torch {record.get('torch', '?')}. No benchmark report "
+                  "for this chapter in this build, so no target is checked here.*", "",
+                  "| figure | value |", "|---|---|",
+                  *(f"| {_cell(name)} | {_cell(value)} |" for name, value in _flatten(record.get("figures", {}))),
+                  ""]
+    return lines
+
+
+def results_page(folder: Path, records: Path | None = None) -> str:
     """The site's Measurements page: which benchmark reports this checkout holds (and, for each missing one, the
-    command that writes it), then every report (benchmarks/results/*.md) with its date."""
+    command that writes it), then every report (benchmarks/results/*.md) with its date, then, for a chapter whose
+    report is missing, the figures the book itself recorded (`records`, build/results/)."""
     benchmarks = folder.parent
     lines = ["# Measurements", "",
              "The benchmark reports of the checkout that built this site, as `make bench` wrote them "
@@ -363,6 +419,8 @@ def results_page(folder: Path) -> str:
         title = body[0].lstrip("# ").strip() if body and body[0].startswith("#") else report.stem
         lines += [f"## {title}", "", f"*{report.name}, written {written}.*", "",
                   *(line if not line.startswith("#") else "#" + line for line in body[1:]), ""]
+    if records is not None:
+        lines += recorded_sections(records, benchmarks)
     return "\n".join(lines) + "\n"
 
 
