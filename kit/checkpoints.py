@@ -42,6 +42,7 @@ from kit.errors import (
 from kit.files import file_digest
 from kit.paths import data_dir, require_data_dir
 from kit.recipes import RECIPES, Recipe, UpstreamSpec, seeded
+from kit.train import phases
 from kit.train.resume import ResumeFile
 
 MANIFEST = "manifest.json"
@@ -232,7 +233,9 @@ def _train_and_store(recipe: Recipe, folder: Path, config: dict[str, Any]) -> Ch
                 for role, spec in recipe.upstream(config).items()}
     handed = {"upstream": upstream} if upstream else {}
     model, extra = recipe.build(config, **handed)
+    phases.reset()   # after the upstream checkpoints: their training is theirs
     trained = recipe.train(model, extra, config, resume=resume, **handed)
+    step_seconds = phases.totals()
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
@@ -246,6 +249,7 @@ def _train_and_store(recipe: Recipe, folder: Path, config: dict[str, Any]) -> Ch
             "data_fingerprint": fingerprint(recipe, config),
             "metrics": trained.metrics,
             "train_seconds": round(trained.seconds, 1),
+            "phase_seconds": step_seconds,   # inside the training loops, per phase (this process, this recipe)
             "loss_curve": [round(x, 4) for x in trained.losses[::step]],
             "loss_curve_step": step,
             "files": files,

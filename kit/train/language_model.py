@@ -12,6 +12,7 @@ from kit.data.corpus import batchify, get_batch
 from kit.models.lstm_lm import repackage_hidden
 from kit.progress import step_bar
 from kit.train.loop import History
+from kit.train.phases import PhaseClock
 from kit.train.resume import ResumeFile, TrainingRun, deferred_interrupt, stop_after_save
 
 
@@ -43,6 +44,7 @@ def train_language_model(
     if run.restore():
         hidden = tuple(run.extra["hidden"])
     bar = step_bar(total, initial=run.step, desc=desc)
+    clock = PhaseClock()
     with deferred_interrupt() as interrupted:
         while run.step < total:
             step = run.step
@@ -51,14 +53,18 @@ def train_language_model(
                 hidden = model.init_hidden(batch_size)
             inputs, targets = get_batch(data, i, bptt)
             hidden = repackage_hidden(hidden)
+            clock.mark("data")
             output, hidden = model(inputs, hidden)
             loss = F.cross_entropy(output.view(-1, output.size(-1)), targets)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss became {loss.item()} at step {step}: lower the learning rate (lr={lr})")
+            clock.mark("forward")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            clock.mark("backward")
             norm = float(nn.utils.clip_grad_norm_(model.parameters(), clip))
             optimizer.step()
+            clock.mark("optimizer")
             run.record(loss.item(), norm)
             bar.update(1)
             bar.set_postfix_str(f"loss {run.losses[-1]:.3f}", refresh=False)
@@ -66,7 +72,9 @@ def train_language_model(
             if interrupted.is_set():
                 bar.close()
                 stop_after_save(run, carried)
+            clock.mark("bookkeeping")
             run.save_if_due(carried)
+            clock.mark("checkpoint")
     bar.close()
     model.eval()
     return History(run.losses, run.grad_norms, run.seconds)

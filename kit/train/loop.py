@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from kit.progress import step_bar
+from kit.train.phases import PhaseClock
 from kit.train.resume import ResumeFile, Stateful, TrainingRun, deferred_interrupt, stop_after_save
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -81,31 +82,39 @@ def train_steps(
     run.restore()
     model.train()
     bar = step_bar(steps, initial=run.step, desc=desc)
+    clock = PhaseClock()
     with deferred_interrupt() as interrupted:
         while run.step < steps:
             step = run.step
             inputs, targets = next_batch()
+            clock.mark("data")
             loss = loss_fn(run_forward(model, inputs), targets)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"loss became {loss.item()} at step {step}: lower the learning rate (lr={lr}) or pass clip=1.0"
                 )
+            clock.mark("forward")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            clock.mark("backward")
             max_norm = clip if clip is not None else math.inf
             norm = nn.utils.clip_grad_norm_(model.parameters(), max_norm)
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()
+            clock.mark("optimizer")
             run.record(loss.item(), float(norm))
             if on_step is not None:
                 on_step(step, model)
+                clock.mark("step hook")
             bar.update(1)
             bar.set_postfix_str(f"loss {run.losses[-1]:.3f}", refresh=False)
             if interrupted.is_set():
                 bar.close()
                 stop_after_save(run)
+            clock.mark("bookkeeping")
             run.save_if_due()
+            clock.mark("checkpoint")
     bar.close()
     model.eval()
     return History(run.losses, run.grad_norms, run.seconds)
