@@ -30,11 +30,15 @@ SLOWEST_CELLS = 3
 
 
 def checkpoint_rows(data: Path, quick: bool) -> list[dict]:
-    """One row per checkpoint of this mode in the data dir: training seconds and the loop phases."""
+    """One row per default checkpoint of this mode in the data dir (no other random seed or data): training seconds
+    and the loop phases."""
+    from kit.recipes import RECIPES
+
+    defaults = {f"{name}-quick" if quick else name for name in RECIPES}   # what a book with default parameters trains
     rows = []
     for manifest_path in sorted((data / "checkpoints").glob("*/manifest.json")):
         folder = manifest_path.parent.name
-        if folder.endswith(".previous") or folder.endswith("-quick") != quick:
+        if folder not in defaults:
             continue
         manifest = json.loads(manifest_path.read_text())
         phases = manifest.get("phase_seconds") or {}
@@ -43,13 +47,16 @@ def checkpoint_rows(data: Path, quick: bool) -> list[dict]:
     return rows
 
 
-def chapter_rows(executed: Path) -> list[dict]:
-    """One row per executed chapter: papermill's run time and its slowest cells (id, seconds, first line)."""
+def chapter_rows(executed: Path, quick: bool) -> list[dict]:
+    """One row per chapter executed in this mode: papermill's run time and its slowest cells (id, seconds, first
+    line). Copies executed in the other mode are left out."""
     import nbformat
 
     rows = []
     for path in sorted(executed.glob("[0-9][0-9]_*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
+        if bool(notebook.metadata.get("papermill", {}).get("parameters", {}).get("QUICK", False)) != quick:
+            continue
         cells = [(c.get("id", "?"), c.metadata.get("papermill", {}).get("duration") or 0.0,
                   next((line for line in c.source.splitlines() if line.strip()), ""))
                  for c in notebook.cells if c.cell_type == "code"]
@@ -80,7 +87,7 @@ def main() -> None:
     from kit.paths import data_dir
 
     wall, data = run_book(args.quick) if args.run else (None, data_dir())
-    trained, chapters = checkpoint_rows(data, args.quick), chapter_rows(executed_dir())
+    trained, chapters = checkpoint_rows(data, args.quick), chapter_rows(executed_dir(), args.quick)
     training = sum(r["seconds"] for r in trained)
     running = sum(r["seconds"] for r in chapters)
     result = {"quick": args.quick, "cpu": cpu_description(), "wall_seconds": wall, "training_seconds": training,
