@@ -134,6 +134,8 @@ class Paired:
 
     def words(self, what: str, unit: str = "", digits: int = 2, higher: str = "higher", lower: str = "lower") -> str:
         """One sentence: what, the numbers, and the verdict with its direction ('higher' / 'lower' by default)."""
+        if self.n < 2:   # the description already says "one seed"
+            return f"{what}: {self.describe(unit, digits)}: no verdict"
         verdict = self.verdict()
         if self.direction:
             verdict = f"{higher if self.direction > 0 else lower}, {verdict}"

@@ -52,7 +52,7 @@ def test_one_seed_never_gives_a_verdict():
     assert comparison.n == 1 and not comparison.shown and comparison.direction == 0
     assert math.isnan(comparison.se) and all(math.isnan(v) for v in comparison.interval)
     assert comparison.verdict() == "one seed: no verdict"
-    assert comparison.words("x", unit="points") == "x: +6.00 points (one seed): one seed: no verdict"
+    assert comparison.words("x", unit="points") == "x: +6.00 points (one seed): no verdict"
 
 
 def test_two_equal_differences_give_no_verdict_three_do():
