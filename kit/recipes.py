@@ -351,7 +351,7 @@ class DecoderRecipe(Recipe):
         # Full: 4 x 256 (5.7 M parameters, 3.1 M of them in the blocks' Linear weights), two epochs of 128-token
         # windows; quick: a narrower, shallower model for a few steps (the same code path, under a minute).
         return {"data": data, "seed": 0, "vocab": len(_corpus(data).dictionary), "width": 128 if quick else 256,
-                "layers": 2 if quick else 4, "heads": 4, "context": 128, "batch_size": 32, "lr": 1e-3,
+                "layers": 2 if quick else 4, "heads": 4, "context": 128, "batch_size": 16 if quick else 32, "lr": 1e-3,
                 "weight_decay": 0.1, "warmup": 0.05, "clip": 1.0, "epochs": None if quick else 2,
                 "steps": 45 if quick else None, "valid_tokens": 20_000 if quick else None}
 
@@ -502,7 +502,7 @@ class BertStudentRecipe(BertPairsRecipe):
         # schedule (2 epochs) over batches of similar length, and keep the teacher's word embeddings frozen (11.7 M
         # of the student's 15.4 M parameters, most of the optimizer's work): six students in about 10 minutes.
         return {"data": data, "base": teacher["base"], "teacher": "bert-pairs", "quick": quick, "seed": seed,
-                "seeds": [seed + i for i in range(2 if quick else 3)], "ways": list(self.WAYS),
+                "seeds": [seed + i for i in range(1 if quick else 3)], "ways": list(self.WAYS),
                 "max_length": teacher["max_length"], "layers": [0, 3], "temperature": 2.0, "alpha": 0.5,
                 "batch_size": teacher["batch_size"], "lr": 2e-4, "epochs": 2, "bucket": True,
                 "frozen": "word embeddings", "train_pairs": 320 if quick else None,
@@ -636,7 +636,7 @@ class BertStudentRecipe(BertPairsRecipe):
             return sum(values) / len(values), len(values)
 
         (distilled, n), (labels, _) = mean_f1("distilled"), mean_f1("labels only")
-        return f"mean dev F1 over {n} seeds: distilled {distilled:.4f}, labels only {labels:.4f}"
+        return f"mean dev F1 over {n} seed{'' if n == 1 else 's'}: distilled {distilled:.4f}, labels only {labels:.4f}"
 
 
 # --- chapter 8's grid: the CNN pruned to several budgets, recovered several ways -----------------------
