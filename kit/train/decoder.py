@@ -15,6 +15,7 @@ from torch.nn import functional as F
 
 from kit.train.batches import EpochSampler
 from kit.train.loop import History, train_steps
+from kit.train.precision import FP32
 from kit.train.resume import ResumeFile
 
 
@@ -37,8 +38,9 @@ def next_token_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor
 def train_decoder(model: nn.Module, ids: torch.Tensor, *, context: int, epochs: float | None = None,
                   steps: int | None = None, batch_size: int = 32, lr: float = 1e-3, weight_decay: float = 0.1,
                   warmup: float = 0.05, clip: float = 1.0, seed: int = 0, desc: str | None = "training decoder",
-                  resume: ResumeFile | None = None) -> History:
-    """AdamW with a linear warm-up then linear decay, for `epochs` over the windows (or a fixed `steps`)."""
+                  resume: ResumeFile | None = None, precision: str = FP32) -> History:
+    """AdamW with a linear warm-up then linear decay, for `epochs` over the windows (or a fixed `steps`);
+    `precision` 'bf16' runs the forward pass under bf16 autocast (kit.train.precision)."""
     data = windows(ids, context)
     sampler = EpochSampler(len(data), batch_size, seed)
     total = steps if steps is not None else max(1, round((epochs or 1.0) * sampler.per_epoch))
@@ -48,7 +50,8 @@ def train_decoder(model: nn.Module, ids: torch.Tensor, *, context: int, epochs: 
         return batch[:, :-1], batch[:, 1:]
 
     return train_steps(model, next_batch, steps=total, lr=lr, loss_fn=next_token_loss, clip=clip, desc=desc,
-                       weight_decay=weight_decay, warmup=warmup, resume=resume, sampler=sampler)
+                       weight_decay=weight_decay, warmup=warmup, resume=resume, sampler=sampler,
+                       precision=precision)
 
 
 @torch.inference_mode()

@@ -9,8 +9,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from kit.distillation import IGNORE, check_class_counts, check_settings, kd_loss
-from kit.train.batches import EpochSampler, LengthBucketSampler, epoch_batches
+from kit.train.batches import epoch_batches
 from kit.train.loop import History, train_steps
+from kit.train.precision import FP32
 from kit.train.resume import ResumeFile
 
 
@@ -88,27 +89,23 @@ def distill_pairs(
     desc: str | None = "distilling",
     resume: ResumeFile | None = None,
     bucket: bool = False,
+    precision: str = FP32,
 ) -> History:
     """A sentence-pair student trained on `kd_loss` against cached teacher logits; as `fine_tune_pairs`
     otherwise (AdamW, warm-up then linear decay, grad-norm clip 1.0), resumable with `resume`.
 
     alpha = 0 is the labels-only student (plain cross-entropy), trained on the very same batches.
-    `bucket` batches pairs of similar length together (kit.train.batches.LengthBucketSampler): each batch
-    is trimmed to its longest pair, so less of it is padding.
+    `bucket` batches pairs of similar length together (kit.train.pairs.pair_sampler): each batch is trimmed to
+    its longest pair, so less of it is padding. `precision` 'bf16' runs the forward pass under bf16 autocast.
     """
-    from kit.train.pairs import _logits, _rows
+    from kit.train.pairs import _logits, _rows, pair_sampler
 
     check_settings(temperature, alpha)
     labels = encoded["labels"]
     if len(teacher_logits) != len(labels):
         raise ValueError(f"{len(teacher_logits)} teacher logits for {len(labels)} pairs: compute them on these "
                          "very pairs (kit.train.pairs.pair_logits)")
-    if bucket:
-        next_indices: EpochSampler | LengthBucketSampler = LengthBucketSampler(
-            encoded["attention_mask"].sum(dim=1), batch_size, seed)
-        per_epoch = next_indices.per_epoch
-    else:
-        per_epoch, next_indices = epoch_batches(len(labels), batch_size, seed)
+    next_indices = pair_sampler(encoded, batch_size, seed, bucket)
 
     def next_batch() -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         idx = next_indices()
@@ -117,6 +114,6 @@ def distill_pairs(
     def loss_fn(logits: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         return kd_loss(logits, teacher_logits[idx], labels[idx], temperature=temperature, alpha=alpha)
 
-    return train_steps(student, next_batch, steps=max(1, round(epochs * per_epoch)), lr=lr, loss_fn=loss_fn,
-                       clip=1.0, forward=_logits, weight_decay=0.01, warmup=0.1, desc=desc, resume=resume,
-                       sampler=next_indices)
+    return train_steps(student, next_batch, steps=max(1, round(epochs * next_indices.per_epoch)), lr=lr,
+                       loss_fn=loss_fn, clip=1.0, forward=_logits, weight_decay=0.01, warmup=0.1, desc=desc,
+                       resume=resume, sampler=next_indices, precision=precision)

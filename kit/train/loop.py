@@ -13,6 +13,7 @@ from torch.nn import functional as F
 
 from kit.progress import step_bar
 from kit.train.phases import PhaseClock
+from kit.train.precision import FP32, as_fp32, autocast
 from kit.train.resume import ResumeFile, Stateful, TrainingRun, deferred_interrupt, stop_after_save
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -56,6 +57,7 @@ def train_steps(
     warmup: float | None = None,
     resume: ResumeFile | None = None,
     sampler: Stateful | None = None,
+    precision: str = FP32,
 ) -> History:
     """Train with Adam for a fixed number of steps, one fresh batch per step.
 
@@ -65,6 +67,7 @@ def train_steps(
     AdamW; `warmup` (a fraction of the steps) switches on a linear warm-up then linear decay of lr.
     With `resume`, the run continues from the state saved there (and saves it as it goes);
     `sampler` is whatever draws the batches, when it has a state to save (an EpochSampler).
+    `precision` 'bf16' runs the forward pass under bf16 autocast (kit.train.precision); the loss is FP32.
     """
     if steps < 1:
         raise ValueError(f"steps must be positive, got {steps}")
@@ -88,7 +91,9 @@ def train_steps(
             step = run.step
             inputs, targets = next_batch()
             clock.mark("data")
-            loss = loss_fn(run_forward(model, inputs), targets)
+            with autocast(precision):
+                outputs = run_forward(model, inputs)
+            loss = loss_fn(as_fp32(outputs), targets)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"loss became {loss.item()} at step {step}: lower the learning rate (lr={lr}) or pass clip=1.0"

@@ -9,8 +9,9 @@ import torch
 from torch import nn
 
 from kit.data.mrpc import SentencePair
-from kit.train.batches import epoch_batches, in_chunks
+from kit.train.batches import EpochSampler, LengthBucketSampler, in_chunks
 from kit.train.loop import History, train_steps
+from kit.train.precision import FP32
 from kit.train.resume import ResumeFile
 
 Encoded = dict[str, torch.Tensor]
@@ -42,6 +43,15 @@ def _logits(model: nn.Module, inputs: Encoded) -> torch.Tensor:
     return model(**{k: v for k, v in inputs.items() if k != "labels"}).logits
 
 
+def pair_sampler(encoded: Encoded, batch_size: int, seed: int, bucket: bool) -> EpochSampler | LengthBucketSampler:
+    """What draws a pair loop's batches: a seeded reshuffle per epoch, or with `bucket` batches of pairs of similar
+    length (kit.train.batches.LengthBucketSampler), so that trimming each batch to its longest pair removes more
+    padding. Either way every pair is seen once per epoch."""
+    if bucket:
+        return LengthBucketSampler(encoded["attention_mask"].sum(dim=1), batch_size, seed)
+    return EpochSampler(len(encoded["labels"]), batch_size, seed)
+
+
 def fine_tune_pairs(
     model: nn.Module,
     encoded: Encoded,
@@ -52,12 +62,16 @@ def fine_tune_pairs(
     seed: int = 0,
     desc: str | None = "fine-tuning",
     resume: ResumeFile | None = None,
+    bucket: bool = False,
+    precision: str = FP32,
 ) -> History:
     """AdamW (weight decay 0.01), linear warm-up over 10 % of the steps then linear decay, grad-norm clip 1.0.
 
-    With `resume`, an interrupted run continues where its last saved state left it.
+    `bucket` batches pairs of similar length (`pair_sampler`); `precision` 'bf16' runs the forward pass under bf16
+    autocast (kit.train.precision). With `resume`, an interrupted run continues where its last saved state left it.
     """
-    per_epoch, next_indices = epoch_batches(len(encoded["labels"]), batch_size, seed)
+    next_indices = pair_sampler(encoded, batch_size, seed, bucket)
+    per_epoch = next_indices.per_epoch
 
     def next_batch() -> tuple[Encoded, torch.Tensor]:
         batch = _rows(encoded, next_indices())
@@ -75,6 +89,7 @@ def fine_tune_pairs(
         desc=desc,
         resume=resume,
         sampler=next_indices,
+        precision=precision,
     )
 
 

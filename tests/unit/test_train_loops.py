@@ -115,3 +115,18 @@ def test_pair_evaluation_works_with_quantized_word_embeddings():
     spec = {nn.Linear: default_dynamic_qconfig, nn.Embedding: float_qparams_weight_only_qconfig}
     quantized = quantize_dynamic(model, spec, dtype=torch.qint8)
     assert set(evaluate_pairs(quantized, encoded, batch_size=2)) == {"f1", "accuracy"}
+
+
+def test_pair_batches_by_length_see_every_pair_once_per_epoch_with_less_padding():
+    from kit.train.pairs import pair_sampler
+
+    lengths = torch.tensor([5, 60, 7, 58, 6, 61, 8, 59] * 4)
+    encoded = {"attention_mask": (torch.arange(64)[None, :] < lengths[:, None]).long(),
+               "labels": torch.zeros(len(lengths), dtype=torch.long)}
+    padded = {}
+    for bucket in (False, True):
+        sampler = pair_sampler(encoded, 4, seed=0, bucket=bucket)
+        batches = [sampler() for _ in range(sampler.per_epoch)]
+        assert sorted(torch.cat(batches).tolist()) == list(range(len(lengths)))   # each pair once per epoch
+        padded[bucket] = sum(int(lengths[b].max()) * len(b) for b in batches)
+    assert padded[True] < 0.75 * padded[False]
