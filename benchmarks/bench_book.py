@@ -29,6 +29,58 @@ TARGET_SECONDS = {False: 35 * 60, True: 8 * 60}   # full book, QUICK book
 SLOWEST_CELLS = 3
 
 
+def _mean(metrics: dict[str, float], prefix: str, suffix: str) -> float:
+    values = [v for k, v in metrics.items() if k.startswith(prefix) and k.endswith(suffix)]
+    return sum(values) / len(values)
+
+
+# The quality guard of the full checkpoints: what each reached before issue 27 made the first book faster, and how
+# much worse it may now be (points of accuracy or F1; per cent of perplexity). README's checkpoint table states the
+# same figures (a unit test compares them).
+QUALITY = {
+    "lenet-fashion": ("test accuracy", "%", lambda m: m["test_accuracy"], 86.75, 1.0),
+    "cnn-fashion": ("test accuracy", "%", lambda m: m["test_accuracy"], 90.85, 1.0),
+    "cnn-few-labels": ("test accuracy", "%", lambda m: m["test_accuracy"], 84.8, 1.5),
+    "lstm-lm": ("validation perplexity", "", lambda m: m["valid_perplexity"], 131.3, 3.0),
+    "decoder-lm": ("validation perplexity", "", lambda m: m["valid_perplexity"], 129.2, 3.0),
+    "bert-pairs": ("dev F1", "", lambda m: m["dev_f1"], 0.904, 0.01),
+    "bert-student": ("mean dev F1 of the distilled students", "", lambda m: _mean(m, "distilled_", "/dev_f1"), 0.892,
+                     0.01),
+    "cnn-grid": ("mean validation accuracy of the grid's models", "%",
+                 lambda m: _mean(m, "", "/valid_accuracy"), 89.4, 1.0),
+}
+
+
+def _limit(name: str) -> float:
+    label, _, _, reference, tolerance = QUALITY[name]
+    return reference * (1 + tolerance / 100) if "perplexity" in label else reference - tolerance
+
+
+def limit_words(name: str) -> str:
+    """How README's checkpoint table states the guard of `name`, e.g. 'at most 135.2' or 'at least 89.85 %'."""
+    label, unit, _, _, _ = QUALITY[name]
+    value = _limit(name)
+    if "perplexity" in label:
+        return f"at most {value:.1f}"
+    return f"at least {value:.2f} %" if unit == "%" else f"at least {value:.3f}"
+
+
+def quality_rows(trained: list[dict]) -> list[dict]:
+    """Each guarded checkpoint's reached figure against its reference and tolerance (perplexity: per cent, lower
+    is better; accuracy and F1: points, higher is better)."""
+    rows = []
+    for row in trained:
+        if row["checkpoint"] not in QUALITY:
+            continue
+        label, unit, read, reference, tolerance = QUALITY[row["checkpoint"]]
+        reached = read(row["metrics"]) * (100 if unit == "%" else 1)
+        limit = _limit(row["checkpoint"])
+        ok = reached <= limit if "perplexity" in label else reached >= limit
+        rows.append({"checkpoint": row["checkpoint"], "figure": label, "reached": reached, "reference": reference,
+                     "limit": limit, "unit": unit, "met": ok})
+    return rows
+
+
 def checkpoint_rows(data: Path, quick: bool) -> list[dict]:
     """One row per default checkpoint of this mode in the data dir (no other random seed or data): training seconds
     and the loop phases."""
@@ -43,6 +95,8 @@ def checkpoint_rows(data: Path, quick: bool) -> list[dict]:
         manifest = json.loads(manifest_path.read_text())
         phases = manifest.get("phase_seconds") or {}
         rows.append({"checkpoint": folder, "seconds": manifest["train_seconds"], "phases": phases,
+                     "precision": manifest.get("train_precision", "fp32 (not recorded)"),
+                     "metrics": manifest["metrics"],
                      "outside_loops": round(manifest["train_seconds"] - sum(phases.values()), 1) if phases else None})
     return rows
 
@@ -81,13 +135,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", action="store_true", help="run the book from an empty data dir first")
     parser.add_argument("--quick", action="store_true", help="the QUICK book")
+    parser.add_argument("--executed", type=Path, help="where the executed chapters are (default: the book's folder)")
     args = parser.parse_args()
     from kit.book import executed_dir
     from kit.measure import cpu_description
     from kit.paths import data_dir
 
     wall, data = run_book(args.quick) if args.run else (None, data_dir())
-    trained, chapters = checkpoint_rows(data, args.quick), chapter_rows(executed_dir(), args.quick)
+    executed = args.executed or executed_dir()
+    trained, chapters = checkpoint_rows(data, args.quick), chapter_rows(executed, args.quick)
     training = sum(r["seconds"] for r in trained)
     running = sum(r["seconds"] for r in chapters)
     result = {"quick": args.quick, "cpu": cpu_description(), "wall_seconds": wall, "training_seconds": training,
@@ -97,23 +153,36 @@ def main() -> None:
     lines = [f"# The first {'QUICK ' if args.quick else ''}book — {result['cpu']}", "",
              (f"`python -m kit book{' --quick' if args.quick else ''}` from an empty data dir: **{wall / 60:.1f} min** "
               "wall." if wall is not None else "Not run from an empty data dir here (`--run`): the parts below, read "
-              f"from {data} and {executed_dir()}, add up to {measured / 60:.1f} min, a lower bound of its wall time."),
+              f"from {data} and {executed}, add up to {measured / 60:.1f} min, a lower bound of its wall time."),
              f"Training {training / 60:.1f} min, chapters {running / 60:.1f} min.", "",
-             "| checkpoint | training | data | forward | backward | optimizer | step hook | checkpoint writes | "
-             "bookkeeping | outside the loops |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "| checkpoint | training | precision | data | forward | backward | optimizer | step hook | checkpoint "
+             "writes | bookkeeping | outside the loops |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in sorted(trained, key=lambda r: -r["seconds"]):
         p = row["phases"]
         cells = [f"{p[k]:.0f} s" if k in p else "–" for k in ("data", "forward", "backward", "optimizer",
                                                              "step hook", "checkpoint", "bookkeeping")]
         outside = f"{row['outside_loops']:.0f} s" if row["outside_loops"] is not None else "not recorded"
-        lines.append(f"| `{row['checkpoint']}` | {row['seconds']:.0f} s | " + " | ".join(cells) + f" | {outside} |")
+        lines.append(f"| `{row['checkpoint']}` | {row['seconds']:.0f} s | {row['precision']} | " + " | ".join(cells)
+                     + f" | {outside} |")
+    quality = quality_rows(trained) if not args.quick else []
+    result["quality"] = quality
+    if quality:
+        lines += ["", "| checkpoint | figure | reached | before issue 27 | may not be worse than | met |",
+                  "|---|---|---|---|---|---|"]
+        for q in quality:
+            fmt = (lambda v: f"{v:.2f} %") if q["unit"] == "%" else (lambda v: f"{v:.4g}")
+            lines.append(f"| `{q['checkpoint']}` | {q['figure']} | {fmt(q['reached'])} | {fmt(q['reference'])} | "
+                         f"{fmt(q['limit'])} | {'yes' if q['met'] else '**no**'} |")
     lines += ["", "| chapter | run | slowest cells |", "|---|---|---|"]
     for row in chapters:
         slowest = "; ".join(f"`{c['cell']}` {c['seconds']:.0f} s" for c in row["slowest"])
         lines.append(f"| {row['chapter']} | {row['seconds']:.0f} s | {slowest} |")
     write_report("book" if not args.quick else "book-quick", result, lines)
-    fail_if_missed("bench_book", over_target([("first book, minutes" + ("" if wall is not None else " (lower bound)"),
-                                               measured / 60, TARGET_SECONDS[args.quick] / 60)]))
+    missed = over_target([("first book, minutes" + ("" if wall is not None else " (lower bound)"), measured / 60,
+                           TARGET_SECONDS[args.quick] / 60)])
+    missed += [f"{q['checkpoint']}: {q['figure']} {q['reached']:.4g} is worse than {q['limit']:.4g}"
+               for q in quality if not q["met"]]
+    fail_if_missed("bench_book", missed)
 
 
 if __name__ == "__main__":

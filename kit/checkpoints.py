@@ -42,7 +42,7 @@ from kit.errors import (
 from kit.files import file_digest
 from kit.paths import data_dir, require_data_dir
 from kit.recipes import RECIPES, Recipe, UpstreamSpec, seeded
-from kit.train import phases
+from kit.train import phases, precision
 from kit.train.resume import ResumeFile
 
 MANIFEST = "manifest.json"
@@ -250,6 +250,7 @@ def _train_and_store(recipe: Recipe, folder: Path, config: dict[str, Any]) -> Ch
             "metrics": trained.metrics,
             "train_seconds": round(trained.seconds, 1),
             "phase_seconds": step_seconds,   # inside the training loops, per phase (this process, this recipe)
+            "train_precision": precision.resolve(config.get("precision", precision.FP32)),   # what the loops used
             "loss_curve": [round(x, 4) for x in trained.losses[::step]],
             "loss_curve_step": step,
             "files": files,

@@ -199,8 +199,8 @@ def train_member(member: Member, keep: list[int], data: GridData, teacher_logits
 
 
 def training_layout(config: dict[str, Any]) -> torch.memory_format:
-    """The memory format the grid trains in: channels_last when the config says so (the same numbers up to float
-    rounding, and faster on CPU, where NCHW max pooling is slow), else the default NCHW."""
+    """The memory format a CNN recipe (the teachers, the grid) trains in: channels_last when the config says so
+    (the same numbers up to float rounding, and faster on CPU, where NCHW max pooling is slow), else NCHW."""
     layouts = {"channels_last": torch.channels_last, "contiguous": torch.contiguous_format}
     name = config.get("train_memory_format", "contiguous")
     if name not in layouts:

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from kit.errors import CheckpointMissing, WeightsMismatch
+from kit.train import precision
 from kit.train.resume import ResumeFile
 
 if TYPE_CHECKING:
@@ -208,7 +209,8 @@ class CNNRecipe(Recipe):
 
         return {"data": data, "seed": 0, "widths": list(DEFAULT_WIDTHS), "batch_size": 64, "lr": 2e-3,
                 "weight_decay": 1e-4, "warmup": 0.1, "train_images": 2000 if quick else None,
-                "held_out": "stratified validation", "epochs": 3 if quick else 6}
+                "held_out": "stratified validation", "epochs": 3 if quick else 6,
+                "train_memory_format": "contiguous" if quick else "channels_last"}
 
     def fingerprint(self, config: Config) -> str:
         return LeNetRecipe().fingerprint(config)
@@ -219,14 +221,17 @@ class CNNRecipe(Recipe):
         return SmallCNN(len(_images(config["data"]).classes), widths=tuple(config["widths"])), None
 
     def train(self, model: nn.Module, extra: Any, config: Config, resume: ResumeFile | None = None) -> Trained:
+        from kit.compression_grid import training_layout
         from kit.train.classify import classification_metrics, fit_classifier
 
         d = _images(config["data"])
         n = config["train_images"] or len(d.fit_labels)  # the validation images stay held out
+        model.to(memory_format=training_layout(config))
         history = fit_classifier(model, d.fit_images[:n], d.fit_labels[:n], epochs=config["epochs"],
                                  batch_size=config["batch_size"], lr=config["lr"], seed=config["seed"],
                                  warmup=config["warmup"], weight_decay=config["weight_decay"],
                                  desc="training the CNN", resume=resume)
+        model.to(memory_format=torch.contiguous_format)
         valid = classification_metrics(model, d.valid_images, d.valid_labels)
         test = classification_metrics(model, d.test_images, d.test_labels)
         return Trained({"valid_accuracy": valid["accuracy"], "test_accuracy": test["accuracy"],
@@ -270,16 +275,19 @@ class FewLabelTeacherRecipe(Recipe):
         return CNNRecipe().build(config)
 
     def train(self, model: nn.Module, extra: Any, config: Config, resume: ResumeFile | None = None) -> Trained:
+        from kit.compression_grid import training_layout
         from kit.distillation import labelled_subset
         from kit.train.classify import classification_metrics, fit_classifier
 
         d = _images(config["data"])
         labelled = labelled_subset(d.fit_labels, config["fraction"], config["subset_seed"])
         per_epoch = -(-len(labelled) // config["batch_size"])
+        model.to(memory_format=training_layout(config))
         history = fit_classifier(model, d.fit_images[labelled], d.fit_labels[labelled],
                                  epochs=config["steps"] / per_epoch, batch_size=config["batch_size"], lr=config["lr"],
                                  seed=config["seed"], warmup=config["warmup"], weight_decay=config["weight_decay"],
                                  desc="training the few-label teacher", resume=resume)
+        model.to(memory_format=torch.contiguous_format)
         valid = classification_metrics(model, d.valid_images, d.valid_labels)
         test = classification_metrics(model, d.test_images, d.test_labels)
         return Trained({"labelled_images": float(len(labelled)), "valid_accuracy": valid["accuracy"],
@@ -308,10 +316,13 @@ class LSTMRecipe(Recipe):
         # The PyTorch LSTM dynamic quantization tutorial stacks 5 LSTM layers; trained from scratch on 2 CPU
         # cores that stack stays on the unigram plateau (loss 6.5, perplexity 690 after 4 epochs / 20 min),
         # while 2 layers learn.
+        # Full: 4 epochs with the learning rate decaying linearly to 0 (until issue 27: 5 epochs at a constant
+        # 2e-3, validation perplexity 131.3). FP32: in bf16 autocast the LSTM's recurrence runs in bf16 too, and a
+        # 3-epoch run at 3e-3 stayed on the unigram plateau (loss 6.7) for half its steps, ending at perplexity 300.
         return {"data": data, "seed": 0, "ntoken": len(_corpus(data).dictionary), "ninp": 512, "nhid": 256,
                 "nlayers": 2, "dropout": 0.2, "batch_size": 32 if quick else 64, "bptt": 35, "lr": 2e-3,
-                "clip": 0.25, "epochs": None if quick else 5, "steps": 60 if quick else None,
-                "valid_tokens": 20_000 if quick else None}
+                "decay": not quick, "clip": 0.25, "epochs": None if quick else 4, "steps": 60 if quick else None,
+                "valid_tokens": 20_000 if quick else None, "precision": precision.FP32}
 
     def fingerprint(self, config: Config) -> str:
         return _corpus(config["data"]).fingerprint()
@@ -332,7 +343,8 @@ class LSTMRecipe(Recipe):
             epochs = config["steps"] / steps_per_epoch
         history = train_language_model(model, corpus.train, epochs=epochs, batch_size=config["batch_size"],
                                        bptt=config["bptt"], lr=config["lr"], clip=config["clip"],
-                                       desc="training LSTM LM", resume=resume)
+                                       desc="training LSTM LM", resume=resume, decay=config["decay"],
+                                       precision=precision.resolve(config["precision"]))
         loss = evaluate_language_model(model, corpus.valid, max_tokens=config["valid_tokens"])
         return Trained({"valid_loss": loss, "valid_perplexity": perplexity(loss)}, history.losses, history.seconds)
 
@@ -353,7 +365,8 @@ class DecoderRecipe(Recipe):
         return {"data": data, "seed": 0, "vocab": len(_corpus(data).dictionary), "width": 128 if quick else 256,
                 "layers": 2 if quick else 4, "heads": 4, "context": 128, "batch_size": 16 if quick else 32, "lr": 1e-3,
                 "weight_decay": 0.1, "warmup": 0.05, "clip": 1.0, "epochs": None if quick else 2,
-                "steps": 45 if quick else None, "valid_tokens": 20_000 if quick else None}
+                "steps": 45 if quick else None, "valid_tokens": 20_000 if quick else None,
+                "precision": precision.FP32 if quick else precision.WHERE_NATIVE}
 
     def fingerprint(self, config: Config) -> str:
         return _corpus(config["data"]).fingerprint()
@@ -370,7 +383,8 @@ class DecoderRecipe(Recipe):
         history = train_decoder(model, corpus.train, context=config["context"], epochs=config["epochs"],
                                 steps=config["steps"], batch_size=config["batch_size"], lr=config["lr"],
                                 weight_decay=config["weight_decay"], warmup=config["warmup"], clip=config["clip"],
-                                seed=config["seed"], desc="training the decoder", resume=resume)
+                                seed=config["seed"], desc="training the decoder", resume=resume,
+                                precision=precision.resolve(config["precision"]))
         loss = evaluate_decoder(model, corpus.valid, context=config["context"], max_tokens=config["valid_tokens"])
         return Trained({"valid_loss": loss, "valid_perplexity": perplexity(loss)}, history.losses, history.seconds)
 
@@ -410,7 +424,8 @@ class BertPairsRecipe(Recipe):
         folder = model_folder(base)  # fail early, with the fix, when the base model is missing
         return {"data": data, "base": base if base == MINILM else str(folder.resolve()), "seed": 0,
                 "max_length": 128, "batch_size": 16 if quick else 32, "lr": 1e-4 if base == MINILM else 2e-5,
-                "epochs": 3, "train_pairs": 160 if quick else None, "eval_pairs": 200 if quick else None}
+                "epochs": 3, "train_pairs": 160 if quick else None, "eval_pairs": 200 if quick else None,
+                "bucket": not quick, "precision": precision.FP32 if quick else precision.WHERE_NATIVE}
 
     def variant(self, **options: Any) -> str:
         from kit.models.bert import MINILM
@@ -441,7 +456,8 @@ class BertPairsRecipe(Recipe):
         dev = load_pairs(config["data"], "dev")[: config["eval_pairs"]]
         history = fine_tune_pairs(model, encode_pairs(tokenizer, train, config["max_length"]),
                                   epochs=config["epochs"], batch_size=config["batch_size"], lr=config["lr"],
-                                  seed=config["seed"], desc="fine-tuning", resume=resume)
+                                  seed=config["seed"], desc="fine-tuning", resume=resume, bucket=config["bucket"],
+                                  precision=precision.resolve(config["precision"]))
         m = evaluate_pairs(model, encode_pairs(tokenizer, dev, config["max_length"]))
         return Trained({"dev_f1": m["f1"], "dev_accuracy": m["accuracy"]}, history.losses, history.seconds)
 
@@ -506,7 +522,7 @@ class BertStudentRecipe(BertPairsRecipe):
                 "max_length": teacher["max_length"], "layers": [0, 3], "temperature": 2.0, "alpha": 0.5,
                 "batch_size": teacher["batch_size"], "lr": 2e-4, "epochs": 2, "bucket": True,
                 "frozen": "word embeddings", "train_pairs": 320 if quick else None,
-                "eval_pairs": teacher["eval_pairs"]}
+                "eval_pairs": teacher["eval_pairs"], "precision": teacher["precision"]}
 
     def variant(self, **options: Any) -> str:
         seed = options.get("seed", 0)
@@ -563,7 +579,7 @@ class BertStudentRecipe(BertPairsRecipe):
                                             alpha=config["alpha"] if way == "distilled" else 0.0,
                                             epochs=config["epochs"], batch_size=config["batch_size"], lr=config["lr"],
                                             seed=seed, desc=f"{way} student, seed {seed}", resume=own,
-                                            bucket=config["bucket"])
+                                            bucket=config["bucket"], precision=precision.resolve(config["precision"]))
                     history_losses = history.losses
                     trained = {n: t for n, t in student.state_dict().items()
                                if n != self._frozen_name(student)}
