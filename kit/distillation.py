@@ -97,12 +97,22 @@ def check_teacher(teacher: object, expected: type[nn.Module], classes: int) -> n
     return teacher
 
 
-def cnn_outputs(model: nn.Module, images: torch.Tensor, block: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(logits, the output of conv block `block` (0-based), the pooled embedding) of a SmallCNN in one pass."""
+def _block_end(model: nn.Module, block: int) -> int:
+    """The index in model.features just after conv block `block` (0-based) of a SmallCNN."""
     blocks = [i for i, layer in enumerate(model.features) if isinstance(layer, nn.Sequential)]
     if not 0 <= block < len(blocks):
         raise ValueError(f"this CNN has conv blocks 0 to {len(blocks) - 1}, not {block}")
-    cut = blocks[block] + 1
+    return blocks[block] + 1
+
+
+def cnn_hint(model: nn.Module, images: torch.Tensor, block: int) -> torch.Tensor:
+    """The output of conv block `block` (0-based) of a SmallCNN, computing no layer after it (a teacher's hint)."""
+    return model.features[:_block_end(model, block)](images)
+
+
+def cnn_outputs(model: nn.Module, images: torch.Tensor, block: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(logits, the output of conv block `block` (0-based), the pooled embedding) of a SmallCNN in one pass."""
+    cut = _block_end(model, block)
     hint = model.features[:cut](images)
     embedding = model.flatten(model.features[cut:](hint))
     return model.classifier(embedding), hint, embedding
