@@ -11,7 +11,7 @@ from torch.nn import functional as F
 from kit.data.corpus import batchify, get_batch
 from kit.models.lstm_lm import repackage_hidden
 from kit.progress import step_bar
-from kit.train.loop import History, warmup_then_decay
+from kit.train.loop import History
 from kit.train.phases import PhaseClock
 from kit.train.precision import FP32, autocast
 from kit.train.resume import ResumeFile, TrainingRun, deferred_interrupt, stop_after_save
@@ -28,23 +28,20 @@ def train_language_model(
     clip: float = 0.25,
     desc: str | None = "training LM",
     resume: ResumeFile | None = None,
-    decay: bool = False,
     precision: str = FP32,
 ) -> History:
     """Train on a 1-D id stream with Adam, carrying the hidden state across batches (detached).
 
     `epochs` may be fractional; gradients are clipped with clip_grad_norm_ (0.25, as in the PyTorch
-    word_language_model example). `decay` lowers the learning rate linearly to 0 at the last step (else it
-    stays constant); `precision` 'bf16' runs the forward pass under bf16 autocast (the LSTM's recurrence too). With
-    `resume`, an interrupted run continues from its saved state (the carried hidden state and the schedule
+    word_language_model example); `precision` 'bf16' runs the forward pass under bf16 autocast (the LSTM's
+    recurrence too). With `resume`, an interrupted run continues from its saved state (the carried hidden state
     included), so it ends with the weights an uninterrupted run reaches.
     """
     data = batchify(train_ids, batch_size)
     starts = list(range(0, data.size(0) - 1, bptt))
     total = max(1, round(epochs * len(starts)))
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_then_decay(total, 0.0)) if decay else None
-    run = TrainingRun(resume, {"model": model, "optimizer": optimizer, "scheduler": scheduler}, total=total)
+    run = TrainingRun(resume, {"model": model, "optimizer": optimizer}, total=total)
     model.train()
     hidden = model.init_hidden(batch_size)
     if run.restore():
@@ -71,8 +68,6 @@ def train_language_model(
             clock.mark("backward")
             norm = float(nn.utils.clip_grad_norm_(model.parameters(), clip))
             optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
             clock.mark("optimizer")
             run.record(loss.item(), norm)
             bar.update(1)

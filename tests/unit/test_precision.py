@@ -8,7 +8,6 @@ import torch
 from torch import nn
 
 from kit.train import precision
-from kit.train.language_model import train_language_model
 from kit.train.loop import train_steps
 
 
@@ -45,23 +44,3 @@ def test_bf16_runs_the_forward_pass_in_bf16_and_the_loss_in_fp32():
     train_steps(model, lambda: batch, steps=1, loss_fn=loss_fn, forward=forward, desc=None)
     assert seen == {"forward output": torch.float32, "loss input": torch.float32}
 
-
-def test_the_language_model_loop_decays_its_rate_linearly_to_zero():
-    from kit.models.lstm_lm import LSTMModel
-
-    ids = torch.arange(400) % 7
-    torch.manual_seed(0)
-    model = LSTMModel(7, 8, 8, 1, 0.0)
-    rates = []
-    original = torch.optim.Adam.step
-
-    def spy(self, *args, **kwargs):
-        rates.append(self.param_groups[0]["lr"])
-        return original(self, *args, **kwargs)
-
-    torch.optim.Adam.step = spy
-    try:
-        train_language_model(model, ids, epochs=1, batch_size=4, bptt=10, lr=1e-2, decay=True, desc=None)
-    finally:
-        torch.optim.Adam.step = original
-    assert rates[0] == pytest.approx(1e-2) and rates[-1] < 0.15 * rates[0] and rates == sorted(rates, reverse=True)
