@@ -82,7 +82,10 @@ class CellProgress:
         if enabled:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, desc=name, unit="cell", file=sys.stderr, dynamic_ncols=True,
+            from kit.progress import LogLines
+
+            stream = sys.stderr if sys.stderr.isatty() else LogLines(sys.stderr)   # a log gets lines, not redraws
+            self._bar = tqdm(total=total, desc=name, unit="cell", file=stream, dynamic_ncols=True,
                              bar_format="{desc}: {n_fmt}/{total_fmt} cells |{bar:20}| {elapsed}{postfix}")
             self._thread = threading.Thread(target=self._tick, daemon=True)
             self._thread.start()

@@ -1,34 +1,64 @@
-"""Progress bars (tqdm) that respect $KIT_PROGRESS: auto (widgets in Jupyter), text, or off."""
+"""Progress bars (tqdm) that respect $KIT_PROGRESS: auto (widgets in Jupyter), text, or off.
+
+In auto mode, when stderr is neither a terminal nor a notebook (a log file, a pipe, CI), a bar becomes a line of
+text every ``LOG_INTERVAL`` seconds instead of carriage-return redraws a log would hold as one endless line.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 T = TypeVar("T")
 
 PROGRESS_ENV_VAR = "KIT_PROGRESS"
+LOG_INTERVAL = 30.0   # seconds between the lines a bar writes to a log
 
 
-def _tqdm_class() -> Any | None:
+class LogLines:
+    """A stream for tqdm that turns each redraw into one line (and drops a redraw that repeats the last)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._last = ""
+
+    def write(self, text: str) -> None:
+        line = text.replace("\r", "").replace("\x1b[A", "").strip()
+        if line and line != self._last:
+            self.stream.write(line + "\n")
+            self._last = line
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def for_log() -> dict[str, Any]:
+    """Extra tqdm arguments when stderr is a log (not a terminal, not a notebook): lines every LOG_INTERVAL s."""
+    if "ipykernel" in sys.modules or sys.stderr.isatty():
+        return {}
+    return {"file": LogLines(sys.stderr), "mininterval": LOG_INTERVAL, "ascii": True}
+
+
+def _bar(**kwargs: Any) -> Any | None:
+    """A tqdm bar made as $KIT_PROGRESS asks, or None when it is off."""
     mode = os.environ.get(PROGRESS_ENV_VAR, "auto")
     if mode == "off":
         return None
     if mode == "text":
         from tqdm import tqdm
-    else:
-        from tqdm.auto import tqdm
-    return tqdm
+
+        return tqdm(**kwargs)
+    from tqdm.auto import tqdm
+
+    return tqdm(**kwargs | for_log())
 
 
 def progress(iterable: Iterable[T], *, total: int | None = None, desc: str | None = None) -> Iterator[T]:
     """Wrap an iterable in a tqdm progress bar, as $KIT_PROGRESS asks."""
-    tqdm = _tqdm_class()
-    if tqdm is None:
-        return iter(iterable)
-    return iter(tqdm(iterable, total=total, desc=desc, leave=False, mininterval=0.5))
+    bar = _bar(iterable=iterable, total=total, desc=desc, leave=False, mininterval=0.5)
+    return iter(iterable) if bar is None else iter(bar)
 
 
 class _NoBar:
@@ -44,17 +74,13 @@ class _NoBar:
 
 def byte_bar(total: int | None, *, initial: int = 0, desc: str | None = None) -> Any:
     """A manual progress bar counting bytes (update(n) after each chunk; close() at the end)."""
-    tqdm = _tqdm_class()
-    if tqdm is None:
-        return _NoBar()
-    return tqdm(total=total, initial=initial, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, leave=False)
+    bar = _bar(total=total, initial=initial, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, leave=False)
+    return _NoBar() if bar is None else bar
 
 
 def step_bar(total: int, *, initial: int = 0, desc: str | None = None) -> Any:
     """A bar over training steps that stays on screen (steps, rate, elapsed, ETA; the loop adds the loss)."""
-    tqdm = _tqdm_class()
-    if tqdm is None:
-        return _NoBar()
     in_notebook = "ipykernel" in sys.modules  # a finished bar would linger in the cell's output
-    return tqdm(total=total, initial=initial, desc=desc, unit="step", mininterval=0.5, dynamic_ncols=True,
-                leave=not in_notebook)
+    bar = _bar(total=total, initial=initial, desc=desc, unit="step", mininterval=0.5, dynamic_ncols=True,
+               leave=not in_notebook)
+    return _NoBar() if bar is None else bar
