@@ -24,6 +24,7 @@ from kit.files import atomic_write  # noqa: E402
 from kit.measure import cpu_description  # noqa: E402
 from kit.models.lstm_lm import LSTMModel  # noqa: E402
 from kit.recipes import LSTMRecipe  # noqa: E402
+from kit.train import precision  # noqa: E402
 from kit.train.language_model import evaluate_language_model, train_language_model  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "lstm_depth.json"
@@ -42,13 +43,14 @@ def main() -> None:
     if not epochs or epochs <= 0:
         parser.error(f"--epochs must be a positive number, got {epochs}")
     corpus = load_corpus(args.corpus)
+    used = precision.resolve(config["precision"])   # the checkpoint's own: bf16 decoder where native
     runs = []
     for nlayers, dropout in DEPTHS:
         torch.manual_seed(config["seed"])
         model = LSTMModel(config["ntoken"], config["ninp"], config["nhid"], nlayers, dropout)
         history = train_language_model(model, corpus.train, epochs=epochs, batch_size=config["batch_size"],
                                        bptt=config["bptt"], lr=config["lr"], clip=config["clip"],
-                                       desc=f"{nlayers} layers")
+                                       precision=used, desc=f"{nlayers} layers")
         loss = evaluate_language_model(model, corpus.valid, max_tokens=config["valid_tokens"])
         runs.append({"nlayers": nlayers, "dropout": dropout, "valid_loss": loss, "seconds": history.seconds})
         print(f"{nlayers} layers, dropout {dropout}: validation loss {loss:.3f} nats after {history.seconds:.0f} s")
@@ -56,6 +58,7 @@ def main() -> None:
     record = {"command": command, "date": datetime.date.today().isoformat(), "cpu": cpu_description(),
               "threads": torch.get_num_threads(), "corpus": args.corpus,
               "budget": f"{epochs:g} epoch(s) each, batch {config['batch_size']}, bptt {config['bptt']}",
+              "train_precision": used,
               "runs": runs}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(OUT, json.dumps(record, indent=1) + "\n")

@@ -211,7 +211,8 @@ class CNNRecipe(Recipe):
         return {"data": data, "seed": 0, "widths": list(DEFAULT_WIDTHS), "batch_size": 64, "lr": 2e-3,
                 "weight_decay": 1e-4, "warmup": 0.1, "train_images": 2000 if quick else None,
                 "held_out": "stratified validation", "epochs": 3 if quick else 6,
-                "train_memory_format": "contiguous" if quick else "channels_last"}
+                "train_memory_format": "contiguous" if quick else "channels_last",
+                "precision": precision.WHERE_NATIVE}
 
     def fingerprint(self, config: Config) -> str:
         return LeNetRecipe().fingerprint(config)
@@ -231,7 +232,8 @@ class CNNRecipe(Recipe):
         history = fit_classifier(model, d.fit_images[:n], d.fit_labels[:n], epochs=config["epochs"],
                                  batch_size=config["batch_size"], lr=config["lr"], seed=config["seed"],
                                  warmup=config["warmup"], weight_decay=config["weight_decay"],
-                                 desc="training the CNN", resume=resume)
+                                 desc="training the CNN", resume=resume,
+                                 precision=precision.resolve(config["precision"]))
         model.to(memory_format=torch.contiguous_format)
         valid = classification_metrics(model, d.valid_images, d.valid_labels)
         test = classification_metrics(model, d.test_images, d.test_labels)
@@ -287,7 +289,8 @@ class FewLabelTeacherRecipe(Recipe):
         history = fit_classifier(model, d.fit_images[labelled], d.fit_labels[labelled],
                                  epochs=config["steps"] / per_epoch, batch_size=config["batch_size"], lr=config["lr"],
                                  seed=config["seed"], warmup=config["warmup"], weight_decay=config["weight_decay"],
-                                 desc="training the few-label teacher", resume=resume)
+                                 desc="training the few-label teacher", resume=resume,
+                                 precision=precision.resolve(config["precision"]))
         model.to(memory_format=torch.contiguous_format)
         valid = classification_metrics(model, d.valid_images, d.valid_labels)
         test = classification_metrics(model, d.test_images, d.test_labels)
@@ -317,13 +320,15 @@ class LSTMRecipe(Recipe):
         # The PyTorch LSTM dynamic quantization tutorial stacks 5 LSTM layers; trained from scratch on 2 CPU
         # cores that stack stays on the unigram plateau (loss 6.5, perplexity 690 after 4 epochs / 20 min),
         # while 2 layers learn.
-        # FP32: in bf16 autocast the LSTM's recurrence runs in bf16 too, and a 3-epoch run at 3e-3 stayed on the
-        # unigram plateau (loss 6.7) for half its steps (perplexity 300); 4 epochs decaying linearly from 2e-3 in FP32
-        # reached 164.7. Five epochs at a constant 2e-3 reach 131 (issue 27's measurements).
+        # Five epochs at a constant 2e-3 reach perplexity 131. Where the CPU has bf16 the decoder trains in bf16
+        # autocast and the recurrence stays FP32 (LSTMModel.forward): 0.85x the FP32 step, the same losses to
+        # 3 decimals over 200 steps. A bf16 recurrence (0.77x) and a 3-epoch run at 3e-3 stayed on the unigram
+        # plateau (loss 6.7) for half its steps (perplexity 300); 4 epochs decaying linearly from 2e-3 in FP32
+        # reached 164.7 (issue 27's measurements).
         return {"data": data, "seed": 0, "ntoken": len(_corpus(data).dictionary), "ninp": 512, "nhid": 256,
                 "nlayers": 2, "dropout": 0.2, "batch_size": 32 if quick else 64, "bptt": 35, "lr": 2e-3,
                 "clip": 0.25, "epochs": None if quick else 5, "steps": 60 if quick else None,
-                "valid_tokens": 20_000 if quick else None, "precision": precision.FP32}
+                "valid_tokens": 20_000 if quick else None, "precision": precision.WHERE_NATIVE}
 
     def fingerprint(self, config: Config) -> str:
         return _corpus(config["data"]).fingerprint()
@@ -367,7 +372,7 @@ class DecoderRecipe(Recipe):
                 "layers": 2 if quick else 4, "heads": 4, "context": 128, "batch_size": 16 if quick else 32, "lr": 1e-3,
                 "weight_decay": 0.1, "warmup": 0.05, "clip": 1.0, "epochs": None if quick else 2,
                 "steps": 45 if quick else None, "valid_tokens": 20_000 if quick else None,
-                "precision": precision.FP32 if quick else precision.WHERE_NATIVE}
+                "precision": precision.WHERE_NATIVE}
 
     def fingerprint(self, config: Config) -> str:
         return _corpus(config["data"]).fingerprint()
@@ -426,7 +431,7 @@ class BertPairsRecipe(Recipe):
         return {"data": data, "base": base if base == MINILM else str(folder.resolve()), "seed": 0,
                 "max_length": 128, "batch_size": 16 if quick else 32, "lr": 1e-4 if base == MINILM else 2e-5,
                 "epochs": 3, "train_pairs": 160 if quick else None, "eval_pairs": 200 if quick else None,
-                "bucket": not quick, "precision": precision.FP32 if quick else precision.WHERE_NATIVE}
+                "bucket": not quick, "precision": precision.WHERE_NATIVE}
 
     def variant(self, **options: Any) -> str:
         from kit.models.bert import MINILM

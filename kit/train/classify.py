@@ -7,6 +7,7 @@ from torch import nn
 
 from kit.train.batches import epoch_batches, in_chunks
 from kit.train.loop import History, train_steps
+from kit.train.precision import FP32
 from kit.train.resume import ResumeFile
 
 
@@ -24,11 +25,13 @@ def fit_classifier(
     resume: ResumeFile | None = None,
     warmup: float | None = None,
     weight_decay: float = 0.0,
+    precision: str = FP32,
 ) -> History:
     """Train for `epochs` passes (fractions allowed) over seeded shuffles of (images, labels) with Adam.
 
     `warmup` (a fraction of the steps) adds a linear warm-up then linear decay of the learning rate;
-    `weight_decay` > 0 uses AdamW. With `resume`, an interrupted run continues where its last saved state left it.
+    `weight_decay` > 0 uses AdamW; `precision` 'bf16' runs the forward pass under bf16 autocast. With `resume`,
+    an interrupted run continues where its last saved state left it.
     """
     if len(images) != len(labels):
         raise ValueError(f"{len(images)} images but {len(labels)} labels")
@@ -39,7 +42,8 @@ def fit_classifier(
         return images[idx], labels[idx]
 
     return train_steps(model, next_batch, steps=max(1, round(epochs * per_epoch)), lr=lr, clip=clip, desc=desc,
-                       resume=resume, sampler=next_indices, warmup=warmup, weight_decay=weight_decay)
+                       resume=resume, sampler=next_indices, warmup=warmup, weight_decay=weight_decay,
+                       precision=precision)
 
 
 @torch.inference_mode()

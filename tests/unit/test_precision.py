@@ -44,3 +44,33 @@ def test_bf16_runs_the_forward_pass_in_bf16_and_the_loss_in_fp32():
     train_steps(model, lambda: batch, steps=1, loss_fn=loss_fn, forward=forward, desc=None)
     assert seen == {"forward output": torch.float32, "loss input": torch.float32}
 
+
+
+def test_fit_classifier_trains_in_the_precision_asked():
+    from kit.train.classify import fit_classifier
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
+    seen = []
+    model[1].register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    images, labels = torch.randn(32, 1, 4, 4), torch.randint(0, 3, (32,))
+    fit_classifier(model, images, labels, epochs=1, batch_size=16, precision="bf16", desc=None)
+    assert seen and set(seen) == {torch.bfloat16}
+    seen.clear()
+    fit_classifier(model, images, labels, epochs=1, batch_size=16, desc=None)
+    assert set(seen) == {torch.float32}
+
+
+def test_the_lstm_lm_keeps_its_recurrence_in_fp32_under_autocast():
+    from kit.models.lstm_lm import LSTMModel
+
+    model = LSTMModel(40, ninp=8, nhid=8, nlayers=2, dropout=0.0)
+    seen = {}
+    model.rnn.register_forward_hook(lambda module, args, out: seen.update(rnn=out[0].dtype))
+    tokens = torch.randint(0, 40, (5, 2))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits, (h, c) = model(tokens, model.init_hidden(2))
+    assert seen["rnn"] == torch.float32 and h.dtype == torch.float32   # the recurrence and its state: FP32
+    assert logits.dtype == torch.bfloat16                               # the decoder's matmul: bf16
+    logits, _ = model(tokens, model.init_hidden(2))
+    assert logits.dtype == torch.float32
