@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+PROGRESS_AS_GIVEN = os.environ.get("KIT_PROGRESS")   # chapter_figures turns bars off for its own runs, not the book's
 
 from benchmarks.chapter_figures import fail_if_missed, over_target, write_report  # noqa: E402
 
@@ -124,7 +125,9 @@ def chapter_rows(executed: Path, quick: bool) -> list[dict]:
 def run_book(quick: bool) -> tuple[float, Path]:
     """`python -m kit book` (QUICK with quick) from an empty data dir; its wall seconds and that data dir."""
     data = Path(tempfile.mkdtemp(prefix="bench-book-data-"))
-    env = dict(os.environ, KIT_DATA_DIR=str(data))
+    env = {k: v for k, v in os.environ.items() if k != "KIT_PROGRESS"} | {"KIT_DATA_DIR": str(data)}
+    if PROGRESS_AS_GIVEN is not None:
+        env["KIT_PROGRESS"] = PROGRESS_AS_GIVEN   # the book shows its bars as `make book` would
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "kit", "book", *(["--quick"] if quick else [])], check=True, env=env,
                    cwd=Path(__file__).resolve().parents[1])
