@@ -82,11 +82,13 @@ class CellProgress:
         if enabled:
             from tqdm import tqdm
 
-            from kit.progress import LogLines
+            from kit.progress import log_arguments, stderr_is_a_log
 
-            stream = sys.stderr if sys.stderr.isatty() else LogLines(sys.stderr)   # a log gets lines, not redraws
-            self._bar = tqdm(total=total, desc=name, unit="cell", file=stream, dynamic_ncols=True,
-                             bar_format="{desc}: {n_fmt}/{total_fmt} cells |{bar:20}| {elapsed}{postfix}")
+            self._log = stderr_is_a_log()   # a log gets a line per cell and every LOG_INTERVAL s, not redraws
+            self._bar = tqdm(**{"total": total, "desc": name, "unit": "cell", "file": sys.stderr,
+                                "dynamic_ncols": True,
+                                "bar_format": "{desc}: {n_fmt}/{total_fmt} cells |{bar:20}| {elapsed}{postfix}"}
+                             | log_arguments())
             self._thread = threading.Thread(target=self._tick, daemon=True)
             self._thread.start()
 
@@ -108,7 +110,9 @@ class CellProgress:
             self._bar.set_postfix_str(f"cell {self.index} running {running:.0f} s: {self.first_line}")
 
     def _tick(self) -> None:
-        interval = 1.0 if sys.stderr.isatty() else 30.0  # a log file gets a line every 30 s, not a stream
+        from kit.progress import LOG_INTERVAL
+
+        interval = LOG_INTERVAL if self._log else 1.0
         while not self._stop.wait(interval):
             self._show()
 

@@ -34,11 +34,17 @@ class LogLines:
         self.stream.flush()
 
 
-def for_log() -> dict[str, Any]:
-    """Extra tqdm arguments when stderr is a log (not a terminal, not a notebook): lines every LOG_INTERVAL s."""
-    if "ipykernel" in sys.modules or sys.stderr.isatty():
+def stderr_is_a_log() -> bool:
+    """True when stderr is neither a terminal nor a notebook's (a log file, a pipe, CI)."""
+    in_notebook = "ipykernel.zmqshell" in sys.modules   # what tqdm.auto checks too
+    return not in_notebook and not getattr(sys.stderr, "isatty", lambda: False)()
+
+
+def log_arguments() -> dict[str, Any]:
+    """Extra tqdm arguments when stderr is a log: one line every LOG_INTERVAL seconds, never more often."""
+    if not stderr_is_a_log():
         return {}
-    return {"file": LogLines(sys.stderr), "mininterval": LOG_INTERVAL, "ascii": True}
+    return {"file": LogLines(sys.stderr), "mininterval": LOG_INTERVAL, "maxinterval": LOG_INTERVAL, "ascii": True}
 
 
 def _bar(**kwargs: Any) -> Any | None:
@@ -52,7 +58,7 @@ def _bar(**kwargs: Any) -> Any | None:
         return tqdm(**kwargs)
     from tqdm.auto import tqdm
 
-    return tqdm(**kwargs | for_log())
+    return tqdm(**kwargs | log_arguments())
 
 
 def progress(iterable: Iterable[T], *, total: int | None = None, desc: str | None = None) -> Iterator[T]:

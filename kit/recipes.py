@@ -322,9 +322,9 @@ class LSTMRecipe(Recipe):
         # while 2 layers learn.
         # Five epochs at a constant 2e-3 reach perplexity 131. Where the CPU has bf16 the decoder trains in bf16
         # autocast and the recurrence stays FP32 (LSTMModel.forward): 0.85x the FP32 step, the same losses to
-        # 3 decimals over 200 steps. A bf16 recurrence (0.77x) and a 3-epoch run at 3e-3 stayed on the unigram
-        # plateau (loss 6.7) for half its steps (perplexity 300); 4 epochs decaying linearly from 2e-3 in FP32
-        # reached 164.7 (issue 27's measurements).
+        # 3 decimals over 200 steps. With a bf16 recurrence too (0.77x the step), a 3-epoch run at 3e-3 stayed on
+        # the unigram plateau (loss 6.7) for half its steps (perplexity 300); 4 epochs decaying linearly from 2e-3
+        # in FP32 reached 164.7 (issue 27's measurements).
         return {"data": data, "seed": 0, "ntoken": len(_corpus(data).dictionary), "ninp": 512, "nhid": 256,
                 "nlayers": 2, "dropout": 0.2, "batch_size": 32 if quick else 64, "bptt": 35, "lr": 2e-3,
                 "clip": 0.25, "epochs": None if quick else 5, "steps": 60 if quick else None,

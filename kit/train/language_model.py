@@ -33,9 +33,9 @@ def train_language_model(
     """Train on a 1-D id stream with Adam, carrying the hidden state across batches (detached).
 
     `epochs` may be fractional; gradients are clipped with clip_grad_norm_ (0.25, as in the PyTorch
-    word_language_model example); `precision` 'bf16' runs the forward pass under bf16 autocast (the LSTM's
-    recurrence too). With `resume`, an interrupted run continues from its saved state (the carried hidden state
-    included), so it ends with the weights an uninterrupted run reaches.
+    word_language_model example); `precision` 'bf16' runs the forward pass under bf16 autocast (except what the
+    model keeps in FP32: `LSTMModel` keeps its recurrence FP32). With `resume`, an interrupted run continues from
+    its saved state (the carried hidden state included), so it ends with the weights an uninterrupted run reaches.
     """
     data = batchify(train_ids, batch_size)
     starts = list(range(0, data.size(0) - 1, bptt))

@@ -45,7 +45,6 @@ def test_bf16_runs_the_forward_pass_in_bf16_and_the_loss_in_fp32():
     assert seen == {"forward output": torch.float32, "loss input": torch.float32}
 
 
-
 def test_fit_classifier_trains_in_the_precision_asked():
     from kit.train.classify import fit_classifier
 

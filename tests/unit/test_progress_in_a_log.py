@@ -8,7 +8,7 @@ from kit.progress import LogLines, progress, step_bar
 
 def test_a_training_bar_writes_lines_to_a_log(monkeypatch, capsys):
     monkeypatch.setenv("KIT_PROGRESS", "auto")
-    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    monkeypatch.delitem(sys.modules, "ipykernel.zmqshell", raising=False)
     monkeypatch.setattr(progress_module, "LOG_INTERVAL", 0.0)
     bar = step_bar(3, desc="demo")
     for step in range(3):
@@ -38,3 +38,12 @@ def test_log_lines_drop_blank_and_repeated_redraws():
     for redraw in ["\rdemo 1/3", "\rdemo 1/3", "\r      \r", "\rdemo 2/3\x1b[A"]:
         lines.write(redraw)
     assert sink.text == "demo 1/3\ndemo 2/3\n"
+
+
+def test_a_log_gets_at_most_one_line_per_interval(monkeypatch):
+    from kit.progress import LOG_INTERVAL, log_arguments
+
+    monkeypatch.delitem(sys.modules, "ipykernel.zmqshell", raising=False)
+    arguments = log_arguments()   # pytest's captured stderr is not a terminal
+    assert arguments["mininterval"] == arguments["maxinterval"] == LOG_INTERVAL   # tqdm's monitor adds none between
+    assert isinstance(arguments["file"], LogLines)
