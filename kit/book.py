@@ -22,6 +22,7 @@ import nbformat
 
 from kit.errors import KitError
 from kit.paths import build_dir, notebooks_dir, repo_root
+from kit.progress import LOG_INTERVAL, log_arguments, stderr_is_a_log
 
 # Chapter notebooks are named NN_topic.ipynb, in source and executed form alike.
 CHAPTER_PATTERN = "[0-9][0-9]_*.ipynb"
@@ -82,8 +83,6 @@ class CellProgress:
         if enabled:
             from tqdm import tqdm
 
-            from kit.progress import log_arguments, stderr_is_a_log
-
             self._log = stderr_is_a_log()   # a log gets a line per cell and every LOG_INTERVAL s, not redraws
             self._bar = tqdm(**{"total": total, "desc": name, "unit": "cell", "file": sys.stderr,
                                 "dynamic_ncols": True,
@@ -110,8 +109,6 @@ class CellProgress:
             self._bar.set_postfix_str(f"cell {self.index} running {running:.0f} s: {self.first_line}")
 
     def _tick(self) -> None:
-        from kit.progress import LOG_INTERVAL
-
         interval = LOG_INTERVAL if self._log else 1.0
         while not self._stop.wait(interval):
             self._show()
