@@ -9,12 +9,14 @@ library in about a second instead of compiling it again.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
 import sysconfig
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -93,10 +95,37 @@ def build_inline(name: str, cpp_source: str, functions: Sequence[str], *, flags:
 
     module_name = f"{name}_{source_hash(cpp_source, functions, [*flags, *link_flags])}"
     folder = Path(folder) if folder is not None else build_dir() / "inline_cpp" / module_name
-    reused = any(folder.glob(f"{module_name}*.so"))
     folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    module = load_inline(name=module_name, cpp_sources=[cpp_source], functions=list(functions),
-                         extra_cflags=list(flags), extra_ldflags=list(link_flags), build_directory=str(folder),
-                         verbose=verbose)
+    with build_guard(folder):
+        reused = any(folder.glob(f"{module_name}*.so"))
+        module = load_inline(name=module_name, cpp_sources=[cpp_source], functions=list(functions),
+                             extra_cflags=list(flags), extra_ldflags=list(link_flags), build_directory=str(folder),
+                             verbose=verbose)
     return BuiltExtension(module, folder, time.perf_counter() - start, reused)
+
+
+@contextmanager
+def build_guard(folder: Path) -> Iterator[None]:
+    """Hold the folder's build lock; remove the `lock` file a killed build of torch's left behind.
+
+    torch's `load_inline` marks a build in progress with a plain file, `lock`, and waits, without end or message,
+    while it exists; a build killed mid-way (a stopped book, a closed notebook) leaves it there for good. Every kit
+    build of the folder first takes an OS lock on `kit-build.lock`, which the system releases when its holder dies,
+    so a `lock` file found while holding it belongs to nobody and is removed.
+    """
+    guard_path = folder / "kit-build.lock"
+    with open(guard_path, "a") as guard:
+        try:
+            fcntl.flock(guard, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another process that is building in {folder}", flush=True)
+            fcntl.flock(guard, fcntl.LOCK_EX)
+        try:
+            stale = folder / "lock"
+            if stale.exists():
+                print(f"removing {stale}, left by a build that was stopped before it finished", flush=True)
+                stale.unlink(missing_ok=True)
+            yield
+        finally:
+            fcntl.flock(guard, fcntl.LOCK_UN)

@@ -66,3 +66,51 @@ def test_the_chapter_kernel_builds_computes_the_product_and_is_reused(request):
     assert "AVX-512" in first.module.int4_path() or "portable" in first.module.int4_path()
     second = inline_cpp.build_inline("int4_kernel", source, functions)
     assert second.reused and second.folder == first.folder
+
+
+def _fake_load_inline(calls, folder):
+    """Stands in for torch's load_inline: records that it ran and that torch's `lock` file was gone by then."""
+    import types
+
+    def load_inline(name, build_directory, **kwargs):
+        calls.append({"lock_present": (folder / "lock").exists()})
+        return types.SimpleNamespace(__name__=name)
+
+    return load_inline
+
+
+def test_a_lock_file_left_by_a_killed_build_is_removed_instead_of_waited_on(monkeypatch, tmp_path, capsys):
+    import torch.utils.cpp_extension
+
+    calls = []
+    monkeypatch.setattr(inline_cpp, "missing_build_tools", lambda: [])
+    monkeypatch.setattr(torch.utils.cpp_extension, "load_inline", _fake_load_inline(calls, tmp_path))
+    (tmp_path / "lock").touch()   # what torch leaves when its build is killed: load_inline would wait for ever
+    built = inline_cpp.build_inline("kernel", "int f() { return 1; }", ["f"], folder=tmp_path)
+    assert calls == [{"lock_present": False}] and built.module.__name__.startswith("kernel_")
+    assert "left by a build that was stopped" in capsys.readouterr().out
+
+
+def test_a_build_in_progress_elsewhere_is_waited_for_and_its_lock_kept(monkeypatch, tmp_path, capsys):
+    import fcntl
+    import threading
+    import time
+
+    import torch.utils.cpp_extension
+
+    calls = []
+    monkeypatch.setattr(inline_cpp, "missing_build_tools", lambda: [])
+    monkeypatch.setattr(torch.utils.cpp_extension, "load_inline", _fake_load_inline(calls, tmp_path))
+    with open(tmp_path / "kit-build.lock", "a") as other:   # another build holds the folder
+        fcntl.flock(other, fcntl.LOCK_EX)
+        (tmp_path / "lock").touch()                      # ... and torch's lock file is its own, live
+        worker = threading.Thread(target=inline_cpp.build_inline, args=("kernel", "int f();", ["f"]),
+                                  kwargs={"folder": tmp_path})
+        worker.start()
+        time.sleep(0.5)
+        assert calls == [] and (tmp_path / "lock").exists()   # waiting: neither built nor the live lock removed
+        (tmp_path / "lock").unlink()                          # the other build finishes ...
+        fcntl.flock(other, fcntl.LOCK_UN)                     # ... and lets go
+    worker.join(timeout=10)
+    assert not worker.is_alive() and calls == [{"lock_present": False}]
+    assert "waiting for another process" in capsys.readouterr().out
