@@ -127,10 +127,10 @@ class Paired:
         """'+0.43 ± 0.12 points (mean ± standard error, 5 seeds; 95% interval +0.10 to +0.76)'."""
         unit = f" {unit}" if unit else ""
         if self.n < 2:
-            return f"{self.mean:+.{digits}f}{unit} (one seed)"
+            return f"{signed(self.mean, digits)}{unit} (one seed)"
         low, high = self.interval
-        return (f"{self.mean:+.{digits}f} ± {self.se:.{digits}f}{unit} (mean ± standard error, {self.n} seeds; "
-                f"{self.confidence:.0%} interval {low:+.{digits}f} to {high:+.{digits}f})")
+        return (f"{signed(self.mean, digits)} ± {self.se:.{digits}f}{unit} (mean ± standard error, {self.n} seeds; "
+                f"{self.confidence:.0%} interval {signed(low, digits)} to {signed(high, digits)})")
 
     def words(self, what: str, unit: str = "", digits: int = 2, higher: str = "higher", lower: str = "lower") -> str:
         """One sentence: what, the numbers, and the verdict with its direction ('higher' / 'lower' by default)."""
@@ -140,6 +140,12 @@ class Paired:
         if self.direction:
             verdict = f"{higher if self.direction > 0 else lower}, {verdict}"
         return f"{what}: {self.describe(unit, digits)}: {verdict}"
+
+
+def signed(value: float, digits: int = 2) -> str:
+    """'+0.43', '-1.20', and '0.00' without a sign for a value that rounds to zero (never '-0.00')."""
+    text = f"{value:+.{digits}f}"
+    return text[1:] if float(text) == 0 else text
 
 
 def paired(method: Sequence[float], baseline: Sequence[float], *, confidence: float = CONFIDENCE) -> Paired:

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from kit.errors import KitError
-from kit.stats import StatsError, differences, mean_and_se, paired, sign_flip_p, t_quantile
+from kit.stats import StatsError, differences, mean_and_se, paired, sign_flip_p, signed, t_quantile
 
 
 def test_mean_sd_se_and_interval_of_a_worked_case():
@@ -94,3 +94,8 @@ def test_bad_input_is_a_clear_kit_error(call, words):
     with pytest.raises(StatsError, match=words) as error:
         call()
     assert isinstance(error.value, KitError)
+
+
+def test_a_difference_that_rounds_to_zero_has_no_sign():
+    assert [signed(v) for v in (0.4321, -1.2, -0.001, 0.0, 0.004)] == ["+0.43", "-1.20", "0.00", "0.00", "0.00"]
+    assert paired([1.0, 2.0, 3.0], [1.001, 2.0, 3.0]).describe("points").startswith("0.00 ± 0.00 points")
