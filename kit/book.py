@@ -16,13 +16,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 
 from kit.errors import KitError
 from kit.paths import build_dir, notebooks_dir, repo_root
 from kit.progress import LOG_INTERVAL, log_arguments, stderr_is_a_log
+
+if TYPE_CHECKING:
+    from kit.chapter_kernel import BackgroundBuild
 
 # Chapter notebooks are named NN_topic.ipynb, in source and executed form alike.
 CHAPTER_PATTERN = "[0-9][0-9]_*.ipynb"
@@ -458,6 +461,20 @@ class Book:
         return "\n".join(lines)
 
 
+def build_kernel_ahead(selected: list[Path]) -> BackgroundBuild | None:
+    """Start compiling chapter 9's C++ kernel in the background while the checkpoints train, when chapter 9 is
+    selected and the build tools are here (kit.chapter_kernel); None otherwise."""
+    from kit.chapter_kernel import KERNEL_CHAPTER, build_in_background
+
+    if not any(chapter.stem == KERNEL_CHAPTER for chapter in selected):
+        return None
+    try:
+        return build_in_background()
+    except Exception as error:   # never stop the book for a head start: the chapter builds and reports itself
+        print(f"chapter 9's C++ kernel is not built ahead ({type(error).__name__}: {error})", flush=True)
+        return None
+
+
 def build_book(quick: bool = False, names: list[str] | None = None,
                parameters: dict[str, Any] | None = None) -> Book:
     """Prepare the checkpoints, execute the chapters, build the site; returns what happened to each.
@@ -475,6 +492,7 @@ def build_book(quick: bool = False, names: list[str] | None = None,
     results = {chapter: ChapterResult(chapter) for chapter in selected}
 
     print("== preparing the checkpoints the chapters need", flush=True)
+    kernel = build_kernel_ahead(selected)
     wanted: dict[Path, list] = {}
     for chapter in selected:
         try:
@@ -490,6 +508,9 @@ def build_book(quick: bool = False, names: list[str] | None = None,
         problems = [f"{n}: {failed_needs[n, mode]}" for n in chapter_needs if (n, mode) in failed_needs]
         if problems:
             results[chapter].error = "its checkpoint could not be prepared: " + "; ".join(problems)
+
+    if kernel is not None:   # before any chapter runs, so the compiler never shares the CPU with a timing
+        print(kernel.report(), flush=True)
 
     out_dir = executed_dir()
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,65 +68,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=problem))
 
 
-KERNEL_CHAPTER, KERNEL_CELL = "09_language_model_quantization", "ch09-kernel-build"
 _kernel_build: dict[str, Any] = {}
 
 
-def chapter_kernel_source() -> tuple[str, list[str]]:
-    """The C++ source chapter 9 builds and the functions it exposes, read from its cell (the suite and the chapter
-    share one build)."""
-    import ast
-
-    import nbformat
-
-    from kit.paths import notebooks_dir
-
-    notebook = nbformat.read(notebooks_dir() / f"{KERNEL_CHAPTER}.ipynb", as_version=4)
-    cell = next(c for c in notebook.cells if c.get("id") == KERNEL_CELL)
-    assigned = {node.targets[0].id: node.value for node in ast.parse(cell.source).body
-                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
-    missing = {"INT4_MATVEC_CPP", "INT4_FUNCTIONS"} - set(assigned)
-    assert not missing, f"chapter 9's cell {KERNEL_CELL} no longer assigns {sorted(missing)}"
-    return ast.literal_eval(assigned["INT4_MATVEC_CPP"]), ast.literal_eval(assigned["INT4_FUNCTIONS"])
-
-
-def build_chapter_kernel():
-    """Build (or load) chapter 9's kernel into build/inline_cpp, where the chapter finds it."""
-    from kit import inline_cpp
-
-    source, functions = chapter_kernel_source()
-    return inline_cpp.build_inline("int4_kernel", source, functions)
-
-
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Compile chapter 9's kernel in a background thread (g++ on one core, about 30 s) while the hygiene and unit
+    """Compile chapter 9's kernel in a background thread (g++ on one core, about 25 s) while the hygiene and unit
     layers run, when this session will execute chapters; its test and the chapter then only load it."""
-    from kit.inline_cpp import missing_build_tools
-
-    if "not notebook" in (session.config.option.markexpr or "") or missing_build_tools():
+    if "not notebook" in (session.config.option.markexpr or ""):
         return
-    import torch.utils.cpp_extension  # noqa: F401  (imported here, not in two threads at once)
+    from kit.chapter_kernel import build_in_background
 
-    def build() -> None:
-        try:
-            _kernel_build["built"] = build_chapter_kernel()
-        except Exception as error:   # reported by the test that needs it
-            _kernel_build["error"] = error
-
-    _kernel_build["thread"] = threading.Thread(target=build, name="chapter-9-kernel", daemon=True)
-    _kernel_build["thread"].start()
+    _kernel_build["build"] = build_in_background()
 
 
 @pytest.fixture(scope="session")
 def chapter_kernel():
     """Chapter 9's built kernel (the background build's, or built now when none was started)."""
-    thread = _kernel_build.get("thread")
-    if thread is None:
-        return build_chapter_kernel()
-    thread.join()
-    if "error" in _kernel_build:
-        raise _kernel_build["error"]
-    return _kernel_build["built"]
+    from kit.chapter_kernel import build_chapter_kernel
+
+    build = _kernel_build.get("build")
+    return build_chapter_kernel() if build is None else build.result()
 
 
 def run_kit(*args: str, timeout: int = 1800) -> subprocess.CompletedProcess:

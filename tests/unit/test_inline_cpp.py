@@ -45,9 +45,9 @@ def test_the_chapter_kernel_builds_computes_the_product_and_is_reused(request):
         pytest.skip(f"cannot build C++ here: {inline_cpp.missing_build_tools()}")
     import torch
 
-    from tests.conftest import chapter_kernel_source
+    from kit.chapter_kernel import kernel_source
 
-    source, functions = chapter_kernel_source()
+    source, functions = kernel_source()
     first = request.getfixturevalue("chapter_kernel")
     assert any(first.folder.glob("*.so"))
     generator = torch.Generator().manual_seed(0)
@@ -114,3 +114,28 @@ def test_a_build_in_progress_elsewhere_is_waited_for_and_its_lock_kept(monkeypat
     worker.join(timeout=10)
     assert not worker.is_alive() and calls == [{"lock_present": False}]
     assert "waiting for another process" in capsys.readouterr().out
+
+
+def test_the_chapter_kernel_source_is_read_from_chapter_9s_cell():
+    from kit.chapter_kernel import kernel_source
+
+    source, functions = kernel_source()
+    assert "int4_matvec" in source and functions == ["int4_matvec", "int4_path"]
+
+
+def test_the_book_builds_the_kernel_ahead_only_for_chapter_9_and_never_fails_for_it(monkeypatch, tmp_path):
+    from kit import book, chapter_kernel
+
+    assert book.build_kernel_ahead([tmp_path / "01_parametrizations.ipynb"]) is None
+    monkeypatch.setattr(chapter_kernel, "missing_build_tools", lambda: ["ninja"])
+    assert book.build_kernel_ahead([tmp_path / f"{chapter_kernel.KERNEL_CHAPTER}.ipynb"]) is None
+
+    def broken():
+        raise RuntimeError("g++ failed")
+
+    monkeypatch.setattr(chapter_kernel, "missing_build_tools", lambda: [])
+    monkeypatch.setattr(chapter_kernel, "build_chapter_kernel", broken)
+    build = book.build_kernel_ahead([tmp_path / f"{chapter_kernel.KERNEL_CHAPTER}.ipynb"])
+    assert "failed (RuntimeError)" in build.report()   # said, not raised: the chapter shows the compiler's error
+    with pytest.raises(RuntimeError, match="g\\+\\+ failed"):
+        build.result()                                 # the test suite's fixture gets the error itself
