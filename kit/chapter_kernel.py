@@ -1,15 +1,17 @@
 """Chapter 9's own C++ kernel, built ahead of the chapter so the chapter only loads it.
 
 The chapter writes the kernel's source in its cell `ch09-kernel-build` and builds it there with
-`kit.inline_cpp.build_inline`, which reuses a build of the same source. Compiling takes about 25 s on one core of
-a 2-core machine; `kit book` compiles it in a background thread while it trains the checkpoints (the test suite
-while its first layers run), instead of inside the chapter. The source is read from the chapter itself, so the
-two builds are one.
+`kit.inline_cpp.build_inline`, which reuses a build of the same source. Compiling takes about 25 s on one core
+of a 2-core machine; `kit book` compiles it in a background thread at the lowest priority while it trains the
+checkpoints (the test suite while its first layers run), instead of inside the chapter. The source is read
+from the chapter itself, so the two builds are one.
 """
 
 from __future__ import annotations
 
 import ast
+import os
+import sys
 import threading
 
 from kit.inline_cpp import BuiltExtension, build_inline, missing_build_tools
@@ -52,6 +54,8 @@ class BackgroundBuild:
         self._thread.start()
 
     def _build(self) -> None:
+        if sys.platform == "linux":   # a thread's own nice value there, inherited by the compiler it starts:
+            os.nice(19)               # training keeps the cores, the compiler takes what it leaves idle
         try:
             self._outcome["built"] = build_chapter_kernel()
         except Exception as error:   # handed to whoever waits for the build
