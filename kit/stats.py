@@ -130,7 +130,8 @@ class Paired:
             return f"{signed(self.mean, digits)}{unit} (one seed)"
         low, high = self.interval
         return (f"{signed(self.mean, digits)} ± {self.se:.{digits}f}{unit} (mean ± standard error, {self.n} seeds; "
-                f"{self.confidence:.0%} interval {signed(low, digits)} to {signed(high, digits)})")
+                f"{self.confidence:.0%} interval {signed(low, digits, keep_sign=True)} to "
+                f"{signed(high, digits, keep_sign=True)})")
 
     def words(self, what: str, unit: str = "", digits: int = 2, higher: str = "higher", lower: str = "lower") -> str:
         """One sentence: what, the numbers, and the verdict with its direction ('higher' / 'lower' by default)."""
@@ -142,9 +143,15 @@ class Paired:
         return f"{what}: {self.describe(unit, digits)}: {verdict}"
 
 
-def signed(value: float, digits: int = 2) -> str:
-    """'+0.43', '-1.20', and '0.00' without a sign for a value that rounds to zero (never '-0.00')."""
+def signed(value: float, digits: int = 2, *, keep_sign: bool = False) -> str:
+    """'+0.43', '-1.20', and '0.00' without a sign for a value that rounds to zero (never '-0.00'); with
+    `keep_sign`, a nonzero value that rounds to zero gets up to three more digits instead ('-0.002'), as for an
+    interval's bound, whose side of zero is the verdict."""
     text = f"{value:+.{digits}f}"
+    extra = 0
+    while keep_sign and value != 0 and float(text) == 0 and extra < 3:
+        extra += 1
+        text = f"{value:+.{digits + extra}f}"
     return text[1:] if float(text) == 0 else text
 
 
