@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import nbformat
 
+from kit.chapter_kernel import KERNEL_CHAPTER, build_in_background
 from kit.errors import KitError
 from kit.paths import build_dir, notebooks_dir, repo_root
 from kit.progress import LOG_INTERVAL, log_arguments, stderr_is_a_log
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 CHAPTER_PATTERN = "[0-9][0-9]_*.ipynb"
 # Chapters only load checkpoints, so no cell should come near this; it only stops a hung kernel.
 CELL_TIMEOUT_S = 1800
+# The book compiles chapter 9's C++ kernel beside the training at this nice value (Linux): the compiler mostly
+# takes what training leaves idle, yet still gets about a tenth of a busy core.
+KERNEL_BUILD_NICE = 10
 
 
 class ChapterFailed(KitError, RuntimeError):
@@ -464,12 +468,10 @@ class Book:
 def build_kernel_ahead(selected: list[Path]) -> BackgroundBuild | None:
     """Start compiling chapter 9's C++ kernel in the background while the checkpoints train, when chapter 9 is
     selected and the build tools are here (kit.chapter_kernel); None otherwise."""
-    from kit.chapter_kernel import KERNEL_CHAPTER, build_in_background
-
     if not any(chapter.stem == KERNEL_CHAPTER for chapter in selected):
         return None
     try:
-        return build_in_background()
+        return build_in_background(nice=KERNEL_BUILD_NICE)
     except Exception as error:   # never stop the book for a head start: the chapter builds and reports itself
         print(f"chapter 9's C++ kernel is not built ahead ({type(error).__name__}: {error})", flush=True)
         return None

@@ -2,7 +2,7 @@
 
 The chapter writes the kernel's source in its cell `ch09-kernel-build` and builds it there with
 `kit.inline_cpp.build_inline`, which reuses a build of the same source. Compiling takes about 25 s on one core
-of a 2-core machine; `kit book` compiles it in a background thread at the lowest priority while it trains the
+of a 2-core machine; `kit book` compiles it in a background thread at a lower priority while it trains the
 checkpoints (the test suite while its first layers run), instead of inside the chapter. The source is read
 from the chapter itself, so the two builds are one.
 """
@@ -33,7 +33,10 @@ def kernel_source() -> tuple[str, list[str]]:
     missing = {"INT4_MATVEC_CPP", "INT4_FUNCTIONS"} - set(assigned)
     if missing:
         raise LookupError(f"chapter 9's cell {KERNEL_CELL} no longer assigns {sorted(missing)}")
-    return ast.literal_eval(assigned["INT4_MATVEC_CPP"]), ast.literal_eval(assigned["INT4_FUNCTIONS"])
+    source, functions = ast.literal_eval(assigned["INT4_MATVEC_CPP"]), ast.literal_eval(assigned["INT4_FUNCTIONS"])
+    if not isinstance(source, str) or not (isinstance(functions, list) and all(isinstance(f, str) for f in functions)):
+        raise LookupError(f"chapter 9's cell {KERNEL_CELL} should assign a string and a list of function names")
+    return source, functions
 
 
 def build_chapter_kernel() -> BuiltExtension:
@@ -44,29 +47,34 @@ def build_chapter_kernel() -> BuiltExtension:
 
 class BackgroundBuild:
     """Chapter 9's kernel building in a daemon thread, started at construction; needs the build tools (check
-    `missing_build_tools()` first)."""
+    `missing_build_tools()` first). `nice` > 0 lowers the thread's priority and the compiler's (Linux only,
+    where the nice value is a thread's own and passes to the processes it starts)."""
 
-    def __init__(self) -> None:
+    def __init__(self, nice: int = 0) -> None:
         import torch.utils.cpp_extension  # noqa: F401  (imported here, never in two threads at once)
 
-        self._outcome: dict[str, object] = {}
+        self._source, self._functions = kernel_source()   # a missing cell is reported now, not from the thread
+        self._nice = nice
+        self._built: BuiltExtension | None = None
+        self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._build, name="chapter-9-kernel", daemon=True)
         self._thread.start()
 
     def _build(self) -> None:
-        if sys.platform == "linux":   # a thread's own nice value there, inherited by the compiler it starts:
-            os.nice(19)               # training keeps the cores, the compiler takes what it leaves idle
         try:
-            self._outcome["built"] = build_chapter_kernel()
-        except Exception as error:   # handed to whoever waits for the build
-            self._outcome["error"] = error
+            if self._nice > 0 and sys.platform == "linux":
+                os.nice(self._nice)
+            self._built = build_inline("int4_kernel", self._source, self._functions)
+        except BaseException as error:   # handed to whoever waits for the build
+            self._error = error
 
     def result(self) -> BuiltExtension:
         """Wait for the build; its extension, or the build's error raised here."""
         self._thread.join()
-        if "error" in self._outcome:
-            raise self._outcome["error"]   # type: ignore[misc]
-        return self._outcome["built"]      # type: ignore[return-value]
+        if self._error is not None:
+            raise self._error
+        assert self._built is not None
+        return self._built
 
     def report(self) -> str:
         """Wait for the build; one line saying how it went (a failure is the chapter's to show: it builds again)."""
@@ -77,7 +85,7 @@ class BackgroundBuild:
                     "it again and shows why")
 
 
-def build_in_background() -> BackgroundBuild | None:
-    """Start building chapter 9's kernel in a thread; None where the build tools are missing (the chapter then
-    says which)."""
-    return None if missing_build_tools() else BackgroundBuild()
+def build_in_background(nice: int = 0) -> BackgroundBuild | None:
+    """Start building chapter 9's kernel in a thread (`nice` as in BackgroundBuild); None where the build tools
+    are missing (the chapter then says which)."""
+    return None if missing_build_tools() else BackgroundBuild(nice)

@@ -9,7 +9,6 @@ library in about a second instead of compiling it again.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import shutil
@@ -114,6 +113,11 @@ def build_guard(folder: Path) -> Iterator[None]:
     build of the folder first takes an OS lock on `kit-build.lock`, which the system releases when its holder dies,
     so a `lock` file found while holding it belongs to nobody and is removed.
     """
+    try:
+        import fcntl
+    except ImportError:   # not a POSIX system: torch's own lock file is all there is
+        yield
+        return
     guard_path = folder / "kit-build.lock"
     with open(guard_path, "a") as guard:
         try:
@@ -121,6 +125,11 @@ def build_guard(folder: Path) -> Iterator[None]:
         except BlockingIOError:
             print(f"waiting for another process that is building in {folder}", flush=True)
             fcntl.flock(guard, fcntl.LOCK_EX)
+        except OSError as error:   # a file system without flock: build as torch alone would
+            print(f"cannot lock {guard_path} ({error}); a build stopped mid-way may leave {folder / 'lock'}, "
+                  "which you may then delete", flush=True)
+            yield
+            return
         try:
             stale = folder / "lock"
             if stale.exists():

@@ -107,13 +107,16 @@ def test_a_build_in_progress_elsewhere_is_waited_for_and_its_lock_kept(monkeypat
         worker = threading.Thread(target=inline_cpp.build_inline, args=("kernel", "int f();", ["f"]),
                                   kwargs={"folder": tmp_path})
         worker.start()
-        time.sleep(0.5)
+        said, deadline = "", time.monotonic() + 30
+        while "waiting for another process" not in said and time.monotonic() < deadline:
+            time.sleep(0.05)
+            said += capsys.readouterr().out
+        assert "waiting for another process" in said
         assert calls == [] and (tmp_path / "lock").exists()   # waiting: neither built nor the live lock removed
         (tmp_path / "lock").unlink()                          # the other build finishes ...
         fcntl.flock(other, fcntl.LOCK_UN)                     # ... and lets go
     worker.join(timeout=10)
     assert not worker.is_alive() and calls == [{"lock_present": False}]
-    assert "waiting for another process" in capsys.readouterr().out
 
 
 def test_the_chapter_kernel_source_is_read_from_chapter_9s_cell():
@@ -130,11 +133,11 @@ def test_the_book_builds_the_kernel_ahead_only_for_chapter_9_and_never_fails_for
     monkeypatch.setattr(chapter_kernel, "missing_build_tools", lambda: ["ninja"])
     assert book.build_kernel_ahead([tmp_path / f"{chapter_kernel.KERNEL_CHAPTER}.ipynb"]) is None
 
-    def broken():
+    def broken(*args, **kwargs):
         raise RuntimeError("g++ failed")
 
     monkeypatch.setattr(chapter_kernel, "missing_build_tools", lambda: [])
-    monkeypatch.setattr(chapter_kernel, "build_chapter_kernel", broken)
+    monkeypatch.setattr(chapter_kernel, "build_inline", broken)
     build = book.build_kernel_ahead([tmp_path / f"{chapter_kernel.KERNEL_CHAPTER}.ipynb"])
     assert "failed (RuntimeError)" in build.report()   # said, not raised: the chapter shows the compiler's error
     with pytest.raises(RuntimeError, match="g\\+\\+ failed"):
