@@ -145,14 +145,18 @@ class Paired:
 
 def signed(value: float, digits: int = 2, *, keep_sign: bool = False) -> str:
     """'+0.43', '-1.20', and '0.00' without a sign for a value that rounds to zero (never '-0.00'); with
-    `keep_sign`, a nonzero value that rounds to zero gets up to three more digits instead ('-0.002'), as for an
-    interval's bound, whose side of zero is the verdict."""
+    `keep_sign`, a nonzero value that rounds to zero gets up to three more digits instead ('-0.002') and keeps
+    its sign even then, as an interval's bound must: its side of zero is the verdict."""
     text = f"{value:+.{digits}f}"
-    extra = 0
-    while keep_sign and value != 0 and float(text) == 0 and extra < 3:
-        extra += 1
-        text = f"{value:+.{digits + extra}f}"
-    return text[1:] if float(text) == 0 else text
+    if float(text) != 0:
+        return text
+    if keep_sign and value != 0:
+        for extra in (1, 2, 3):
+            text = f"{value:+.{digits + extra}f}"
+            if float(text) != 0:
+                return text
+        return text   # '+0.00000' or '-0.00000': still the side of zero
+    return text[1:]
 
 
 def paired(method: Sequence[float], baseline: Sequence[float], *, confidence: float = CONFIDENCE) -> Paired:

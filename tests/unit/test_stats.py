@@ -99,4 +99,5 @@ def test_bad_input_is_a_clear_kit_error(call, words):
 def test_a_difference_that_rounds_to_zero_has_no_sign():
     assert [signed(v) for v in (0.4321, -1.2, -0.001, 0.0, 0.004)] == ["+0.43", "-1.20", "0.00", "0.00", "0.00"]
     assert paired([1.0, 2.0, 3.0], [1.001, 2.0, 3.0]).describe("points").startswith("0.00 ± 0.00 points")
-    assert [signed(v, keep_sign=True) for v in (-0.0021, 0.0004, 0.0)] == ["-0.002", "+0.0004", "0.00"]
+    assert [signed(v, keep_sign=True) for v in (-0.0021, 0.0004, 0.0, -1e-9)] == ["-0.002", "+0.0004", "0.00",
+                                                                                 "-0.00000"]
