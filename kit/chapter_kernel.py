@@ -39,10 +39,11 @@ def kernel_source() -> tuple[str, list[str]]:
     return source, functions
 
 
-def build_chapter_kernel() -> BuiltExtension:
-    """Build (or load) chapter 9's kernel into build/inline_cpp, where the chapter finds it."""
-    source, functions = kernel_source()
-    return build_inline("int4_kernel", source, functions)
+def build_chapter_kernel(source: tuple[str, list[str]] | None = None) -> BuiltExtension:
+    """Build (or load) chapter 9's kernel (`source`: kernel_source()'s answer, read now if None) into
+    build/inline_cpp, where the chapter finds it."""
+    code, functions = source if source is not None else kernel_source()
+    return build_inline("int4_kernel", code, functions)
 
 
 class BackgroundBuild:
@@ -53,7 +54,7 @@ class BackgroundBuild:
     def __init__(self, nice: int = 0) -> None:
         import torch.utils.cpp_extension  # noqa: F401  (imported here, never in two threads at once)
 
-        self._source, self._functions = kernel_source()   # a missing cell is reported now, not from the thread
+        self._source = kernel_source()   # a missing cell is reported now, not from the thread
         self._nice = nice
         self._built: BuiltExtension | None = None
         self._error: BaseException | None = None
@@ -64,7 +65,7 @@ class BackgroundBuild:
         try:
             if self._nice > 0 and sys.platform == "linux":
                 os.nice(self._nice)
-            self._built = build_inline("int4_kernel", self._source, self._functions)
+            self._built = build_chapter_kernel(self._source)
         except BaseException as error:   # handed to whoever waits for the build
             self._error = error
 

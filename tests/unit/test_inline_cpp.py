@@ -137,7 +137,7 @@ def test_the_book_builds_the_kernel_ahead_only_for_chapter_9_and_never_fails_for
         raise RuntimeError("g++ failed")
 
     monkeypatch.setattr(chapter_kernel, "missing_build_tools", lambda: [])
-    monkeypatch.setattr(chapter_kernel, "build_inline", broken)
+    monkeypatch.setattr(chapter_kernel, "build_chapter_kernel", broken)
     build = book.build_kernel_ahead([tmp_path / f"{chapter_kernel.KERNEL_CHAPTER}.ipynb"])
     assert "failed (RuntimeError)" in build.report()   # said, not raised: the chapter shows the compiler's error
     with pytest.raises(RuntimeError, match="g\\+\\+ failed"):
