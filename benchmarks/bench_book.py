@@ -95,10 +95,12 @@ def checkpoint_rows(data: Path, quick: bool) -> list[dict]:
             continue
         manifest = json.loads(manifest_path.read_text())
         phases = manifest.get("phase_seconds") or {}
+        processes = int(manifest.get("phase_processes", 1))   # > 1: the phases are worker-seconds
         rows.append({"checkpoint": folder, "seconds": manifest["train_seconds"], "phases": phases,
-                     "precision": manifest.get("train_precision", "fp32 (not recorded)"),
+                     "processes": processes, "precision": manifest.get("train_precision", "fp32 (not recorded)"),
                      "metrics": manifest["metrics"],
-                     "outside_loops": round(manifest["train_seconds"] - sum(phases.values()), 1) if phases else None})
+                     "outside_loops": (round(manifest["train_seconds"] - sum(phases.values()), 1)
+                                       if phases and processes == 1 else None)})
     return rows
 
 
@@ -164,7 +166,10 @@ def main() -> None:
         p = row["phases"]
         cells = [f"{p[k]:.0f} s" if k in p else "–" for k in ("data", "forward", "backward", "optimizer",
                                                              "step hook", "checkpoint", "bookkeeping")]
-        outside = f"{row['outside_loops']:.0f} s" if row["outside_loops"] is not None else "not recorded"
+        if row.get("processes", 1) > 1:
+            outside = f"– (phases: worker-seconds of {row['processes']} processes at once)"
+        else:
+            outside = f"{row['outside_loops']:.0f} s" if row["outside_loops"] is not None else "not recorded"
         lines.append(f"| `{row['checkpoint']}` | {row['seconds']:.0f} s | {row['precision']} | " + " | ".join(cells)
                      + f" | {outside} |")
     quality = quality_rows(trained) if not args.quick else []

@@ -235,7 +235,7 @@ def _train_and_store(recipe: Recipe, folder: Path, config: dict[str, Any]) -> Ch
     model, extra = recipe.build(config, **handed)
     phases.reset()   # after the upstream checkpoints: their training is theirs
     trained = recipe.train(model, extra, config, resume=resume, **handed)
-    step_seconds = phases.totals()
+    step_seconds, step_processes = phases.totals(), phases.processes()
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
@@ -249,7 +249,8 @@ def _train_and_store(recipe: Recipe, folder: Path, config: dict[str, Any]) -> Ch
             "data_fingerprint": fingerprint(recipe, config),
             "metrics": trained.metrics,
             "train_seconds": round(trained.seconds, 1),
-            "phase_seconds": step_seconds,   # inside the training loops, per phase (this process, this recipe)
+            "phase_seconds": step_seconds,   # inside the training loops, per phase (this recipe)
+            "phase_processes": step_processes,   # > 1: worker processes trained at once; the sums are worker-seconds
             "train_precision": precision.resolve(config.get("precision", precision.FP32)),   # what the loops used
             "loss_curve": [round(x, 4) for x in trained.losses[::step]],
             "loss_curve_step": step,

@@ -9,6 +9,7 @@ import time
 
 PHASES = ("data", "forward", "backward", "optimizer", "step hook", "checkpoint", "bookkeeping")
 _totals: dict[str, float] = {}
+_processes = [1]   # how many processes' loops the sums cover (worker processes add theirs with `add`)
 
 
 class PhaseClock:
@@ -28,6 +29,22 @@ class PhaseClock:
 def reset() -> None:
     """Start the sums again (the checkpoint store calls this before a recipe trains)."""
     _totals.clear()
+    _processes[0] = 1
+
+
+def add(seconds: dict[str, float], processes: int) -> None:
+    """Add the phase sums another process measured (a worker training part of a recipe); `processes` is how many
+    processes trained at once, so the sums are worker-seconds and may exceed the wall time that many times."""
+    for phase, value in seconds.items():
+        if phase not in PHASES:
+            raise ValueError(f"unknown training phase {phase!r}; the phases are {', '.join(PHASES)}")
+        _totals[phase] = _totals.get(phase, 0.0) + float(value)
+    _processes[0] = max(_processes[0], int(processes))
+
+
+def processes() -> int:
+    """How many processes trained at once since the last reset (1 unless workers added their sums)."""
+    return _processes[0]
 
 
 def totals() -> dict[str, float]:

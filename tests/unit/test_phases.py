@@ -42,3 +42,15 @@ def test_the_generic_loop_marks_every_phase_of_a_step_and_sums_across_runs():
     assert first["data"] >= 6 * 0.005 and first["data"] == max(first.values())
     train_steps(model, lambda: batch, steps=2, desc=None)
     assert phases.totals()["forward"] >= first["forward"]   # a second loop adds to the same sums
+
+
+def test_a_worker_process_sums_are_added_and_counted_as_worker_seconds():
+    phases.reset()
+    assert phases.processes() == 1
+    phases.add({"forward": 1.5, "backward": 2.0}, processes=2)
+    phases.add({"forward": 0.5}, processes=2)
+    assert phases.totals() == {"forward": 2.0, "backward": 2.0} and phases.processes() == 2
+    with pytest.raises(ValueError, match="unknown training phase 'loading'"):
+        phases.add({"loading": 1.0}, processes=2)
+    phases.reset()
+    assert phases.totals() == {} and phases.processes() == 1
