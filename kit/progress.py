@@ -1,7 +1,9 @@
-"""Progress bars (tqdm) that respect $KIT_PROGRESS: auto (widgets in Jupyter), text, or off.
+"""Progress bars (tqdm) that respect $KIT_PROGRESS: auto (widgets in Jupyter), text, lines, or off.
 
 In auto mode, when stderr is neither a terminal nor a notebook (a log file, a pipe, CI), a bar becomes a line of
-text every ``LOG_INTERVAL`` seconds instead of carriage-return redraws a log would hold as one endless line.
+text every ``LOG_INTERVAL`` seconds instead of carriage-return redraws a log would hold as one endless line;
+``lines`` asks for that everywhere (worker processes that share a terminal use it: redraws would overwrite
+each other).
 """
 
 from __future__ import annotations
@@ -40,11 +42,14 @@ def stderr_is_a_log() -> bool:
     return not in_notebook and not getattr(sys.stderr, "isatty", lambda: False)()
 
 
-def log_arguments() -> dict[str, Any]:
-    """Extra tqdm arguments when stderr is a log: one line every LOG_INTERVAL seconds, never more often."""
-    if not stderr_is_a_log():
-        return {}
+def line_arguments() -> dict[str, Any]:
+    """tqdm arguments for a bar written as lines of text: one line every LOG_INTERVAL seconds, never more often."""
     return {"file": LogLines(sys.stderr), "mininterval": LOG_INTERVAL, "maxinterval": LOG_INTERVAL, "ascii": True}
+
+
+def log_arguments() -> dict[str, Any]:
+    """Extra tqdm arguments when stderr is a log: its bars as lines (`line_arguments`)."""
+    return line_arguments() if stderr_is_a_log() else {}
 
 
 def _bar(**kwargs: Any) -> Any | None:
@@ -52,6 +57,10 @@ def _bar(**kwargs: Any) -> Any | None:
     mode = os.environ.get(PROGRESS_ENV_VAR, "auto")
     if mode == "off":
         return None
+    if mode == "lines":
+        from tqdm import tqdm
+
+        return tqdm(**kwargs | line_arguments())
     if mode == "text":
         from tqdm import tqdm
 

@@ -47,3 +47,17 @@ def test_a_log_gets_at_most_one_line_per_interval(monkeypatch):
     arguments = log_arguments()   # pytest's captured stderr is not a terminal
     assert arguments["mininterval"] == arguments["maxinterval"] == LOG_INTERVAL   # tqdm's monitor adds none between
     assert isinstance(arguments["file"], LogLines)
+
+
+def test_lines_mode_writes_lines_even_on_a_terminal(monkeypatch, capsys):
+    """$KIT_PROGRESS=lines (what the grid's worker processes use): a bar is lines of text wherever stderr is."""
+    monkeypatch.setattr(progress_module, "LOG_INTERVAL", 0.0)
+    monkeypatch.setattr(progress_module, "stderr_is_a_log", lambda: False)   # as on a terminal
+    monkeypatch.setenv("KIT_PROGRESS", "lines")
+    bar = step_bar(3, desc="b0-labels-lr0_003-s1")
+    for _ in range(3):
+        bar.update(1)
+    bar.close()
+    err = capsys.readouterr().err
+    assert "\r" not in err and any(line.startswith("b0-labels-lr0_003-s1:") and "3/3" in line
+                                   for line in err.splitlines())
