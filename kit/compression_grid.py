@@ -17,13 +17,14 @@ pruned model's extra training is compared with the same extra training without p
 
 Learning rates are chosen per budget and way on validation accuracy (first seed), with the same candidates,
 hence the same number of tries, for labels, distill, Scratch-E and the dense model; QAT takes distill's rate
-and Scratch-B takes Scratch-E's. Every way then runs on every seed. `train_grid` runs the plan in order and hands
-each finished model to `on_done`, so an interrupted grid restarts after the last finished model.
+and Scratch-B takes Scratch-E's. Every way then runs on every seed. `train_grid` runs the plan stage by stage (the
+recipe has `kit.grid_workers` train each stage's models in several processes at once) and hands each finished
+model to `on_done`, so an interrupted grid restarts without the models it already finished.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,6 +199,20 @@ def train_member(member: Member, keep: list[int], data: GridData, teacher_logits
     return convert(prepared.eval())
 
 
+def member_model(way: str, state: dict[str, torch.Tensor], widths: list[int], classes: int,
+                 engine: str) -> nn.Module:
+    """A grid model of `way` and `widths` with `state` loaded (a saved or a worker's model): int8 (converted) for
+    QAT, else a SmallCNN; in eval mode."""
+    from kit.static_quantization import int8_skeleton
+
+    if way == "qat":
+        model = int8_skeleton(widths, classes, torch.ao.quantization.get_default_qconfig(engine))
+    else:
+        model = SmallCNN(classes, widths=tuple(widths))
+    model.load_state_dict(state)
+    return model.eval()
+
+
 def training_layout(config: dict[str, Any]) -> torch.memory_format:
     """The memory format a CNN recipe (the teachers, the grid) trains in: channels_last when the config says so
     (the same numbers up to float rounding, and faster on CPU, where NCHW max pooling is slow), else NCHW."""
@@ -213,17 +228,37 @@ def member_keep(member: Member, keeps: list[list[int]], dense_widths: tuple[int,
     return list(dense_widths) if member.budget is None else keeps[member.budget]
 
 
+TrainMany = Callable[[list[Member], list[list[int]], GridData, torch.Tensor, dict[str, Any]],
+                    Iterator[tuple[Member, dict[str, Any]]]]
+
+
+def train_here(members: list[Member], keeps: list[list[int]], data: GridData, teacher_logits: torch.Tensor,
+               config: dict[str, Any]) -> Iterator[tuple[Member, dict[str, Any]]]:
+    """Train `members` one after the other in this process; yield (member, {"model", "valid", "test"})."""
+    from kit.train.classify import accuracy
+
+    for member in members:
+        model = train_member(member, member_keep(member, keeps, data.teacher.widths), data, teacher_logits, config)
+        yield member, {"model": model, "valid": accuracy(model, data.valid_images, data.valid_labels),
+                       "test": accuracy(model, data.test_images, data.test_labels)}
+
+
 def train_grid(data: GridData, config: dict[str, Any], done: dict[str, dict[str, Any]],
-               on_done: Callable[[Member, dict[str, Any]], None], scan: dict | None = None) -> dict[str, Any]:
+               on_done: Callable[[Member, dict[str, Any]], None], scan: dict | None = None,
+               train_many: TrainMany | None = None) -> dict[str, Any]:
     """Train every member not in `done` (key -> {"model", "valid", "test"}), calling `on_done` after each.
+
+    `train_many` trains a stage's members and yields each as it finishes (default `train_here`; the recipe
+    passes `kit.grid_workers.train_members`, several processes at once); the selection stage ends before the
+    later one starts.
 
     Returns the grid's description: scan, keep counts per budget, the dense widths, chosen learning rates, each
     member's epochs, members in order.
     """
     from kit.distillation import teacher_logits as cached_logits
     from kit.progress import progress
-    from kit.train.classify import accuracy
 
+    train_many = train_here if train_many is None else train_many
     if scan is None:
         drops, keeps = plan_shapes(data, config)
     else:
@@ -232,12 +267,13 @@ def train_grid(data: GridData, config: dict[str, Any], done: dict[str, dict[str,
 
     def run(members: list[Member], stage: str) -> None:
         todo = [m for m in members if m.key not in done]
-        for member in progress(todo, total=len(todo), desc=stage):
-            model = train_member(member, member_keep(member, keeps, data.teacher.widths), data, logits, config)
-            result = {"model": model, "valid": accuracy(model, data.valid_images, data.valid_labels),
-                      "test": accuracy(model, data.test_images, data.test_labels)}
-            done[member.key] = result
-            on_done(member, result)
+        trained = train_many(todo, keeps, data, logits, config)
+        try:
+            for member, result in progress(trained, total=len(todo), desc=stage):
+                done[member.key] = result
+                on_done(member, result)
+        finally:
+            trained.close()   # stops any workers now if the loop ended early (an error, Ctrl-C)
 
     first = selection_members(config)
     run(first, "grid: choosing learning rates")
