@@ -131,13 +131,17 @@ class TrainingRun:
 def deferred_interrupt() -> Iterator[threading.Event]:
     """Turn the first Ctrl-C into a flag the loop checks between steps (a second one interrupts at once).
 
-    Outside the main thread (where signals cannot be handled) the flag is never set.
+    Outside the main thread (where signals cannot be handled), or where Ctrl-C is ignored (a worker process whose
+    parent handles it), the flag is never set.
     """
     flag = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield flag
         return
     previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:
+        yield flag
+        return
     if previous is None:  # installed outside Python: fall back to Python's own KeyboardInterrupt
         previous = signal.default_int_handler
 

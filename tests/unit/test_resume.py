@@ -173,3 +173,22 @@ def test_ctrl_c_in_the_cli_ends_with_one_line_and_status_130(monkeypatch, capsys
     assert main(["prepare"]) == 130
     err = capsys.readouterr().err
     assert "stopped: training interrupted at step 3 of 9" in err and "Traceback" not in err
+
+
+def test_an_ignored_ctrl_c_stays_ignored_during_training():
+    """A grid worker ignores SIGINT (its parent stops it): the loop must not install its saving handler there."""
+    import signal
+
+    from kit.train.resume import deferred_interrupt
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with deferred_interrupt() as flag:
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN and not flag.is_set()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        with deferred_interrupt():
+            assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler   # the saving handler
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
