@@ -41,7 +41,7 @@ def main() -> None:
     from kit.compression_grid import GridData, later_members, plan_shapes, selection_members, train_here
     from kit.data.images import load_images
     from kit.distillation import teacher_logits
-    from kit.grid_workers import pool_size, train_members
+    from kit.grid_workers import pool_size, threads_per_model, train_members
     from kit.measure import cpu_description
     from kit.recipes import RECIPES
     from kit.static_quantization import select_engine
@@ -84,7 +84,7 @@ def main() -> None:
               "seconds": seconds, "ratios": ratios, "ratio": ratio, "target": TARGET}
     lines = [f"# Chapter 8's grid: one process against {workers} workers — {cpu}", "",
              f"The full grid's {len(members)} models at {args.scale:g} of their epochs; one process on {threads} "
-             f"threads against {workers} worker processes of {max(1, threads // workers)} thread each, "
+             f"threads against {workers} worker processes of {threads_per_model(workers)} thread(s) each, "
              f"{args.rounds} round(s), order alternating.", "",
              "| round | one process | workers | ratio |", "|---|---|---|---|"]
     lines += [f"| {i + 1} | {a:.1f} s | {b:.1f} s | {a / b:.2f}x |"

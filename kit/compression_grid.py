@@ -233,12 +233,14 @@ TrainMany = Callable[[list[Member], list[list[int]], GridData, torch.Tensor, dic
 
 
 def train_here(members: list[Member], keeps: list[list[int]], data: GridData, teacher_logits: torch.Tensor,
-               config: dict[str, Any]) -> Iterator[tuple[Member, dict[str, Any]]]:
-    """Train `members` one after the other in this process; yield (member, {"model", "valid", "test"})."""
+               config: dict[str, Any], named: bool = False) -> Iterator[tuple[Member, dict[str, Any]]]:
+    """Train `members` one after the other in this process; yield (member, {"model", "valid", "test"}).
+    `named`: each model's step bar carries its key (where several processes write bars)."""
     from kit.train.classify import accuracy
 
     for member in members:
-        model = train_member(member, member_keep(member, keeps, data.teacher.widths), data, teacher_logits, config)
+        model = train_member(member, member_keep(member, keeps, data.teacher.widths), data, teacher_logits, config,
+                             desc=member.key if named else None)
         yield member, {"model": model, "valid": accuracy(model, data.valid_images, data.valid_labels),
                        "test": accuracy(model, data.test_images, data.test_labels)}
 

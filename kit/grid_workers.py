@@ -1,12 +1,14 @@
-"""Chapter 8's grid trained by several worker processes at once, one thread each.
+"""Chapter 8's grid trained by several worker processes at once, torch's threads shared among them (one each on
+two cores).
 
 A grid model is a small CNN (12 to 256 channels) trained on batches of 64: a second thread speeds one of its
 steps up far less than twofold, so on two cores two processes of one thread each can train more models per
 minute than one process of two threads (`benchmarks/bench_grid_workers.py` measures by how much). Each model is
-trained from its own seed in whichever process takes it, on one thread, so what it learns does not depend on
-the scheduling. The parent hands every finished model on as it arrives (to the resume file), the longest runs
-start first, and the data reach the workers as one `torch.save` file each worker reads (no shared memory, which
-containers limit; no large write to a worker's start-up pipe).
+trained from its own seed in whichever process takes it, on the same number of threads (`threads_per_model`),
+so what it learns does not depend on the scheduling. The parent hands every finished model on as it arrives
+(to the resume file), the longest runs start first, and the data reach the workers as one `torch.save` file
+each worker reads (no shared memory, which containers limit; no large write to a worker's start-up pipe). A
+worker ends with its parent.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 import torch
 
-from kit.compression_grid import GridData, Member, member_epochs, member_keep, member_model, train_here, train_member
+from kit.compression_grid import GridData, Member, member_epochs, member_keep, member_model, train_here
 from kit.models.cnn import SmallCNN
 from kit.train import phases
 
@@ -67,18 +69,37 @@ def _write_payload(path: Path, data: GridData, logits: torch.Tensor, keeps: list
                 "config": config}, path)
 
 
+def _exit_with_parent() -> None:
+    """In a worker: end this process as soon as its parent ends (killed, a closed kernel), whatever it is doing:
+    a worker left alone would train the rest of the grid for no one."""
+    import os
+    import threading
+    from multiprocessing.connection import wait
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="kit-grid-parent-watch", daemon=True).start()
+
+
 def _work(payload: str, threads: int, tasks: Any, results: Any) -> None:
     """A worker process: one thread (or the share it was given), the grid's data read from `payload`, progress
-    bars as labelled lines (workers share the terminal: redrawn bars would overwrite each other); then it trains
-    the members it takes from `tasks` until it takes None, putting each result, or the error, on `results`."""
+    bars as labelled lines (workers share the terminal: redrawn bars would overwrite each other); it says when it
+    is ready, then trains the members it takes from `tasks` until it takes None, putting each result, or the
+    error, on `results`."""
     import os
     import signal
     import traceback
 
     from kit.progress import PROGRESS_ENV_VAR
     from kit.static_quantization import select_engine
-    from kit.train.classify import accuracy
 
+    _exit_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle: it stops the workers
     if os.environ.get(PROGRESS_ENV_VAR, "auto") != "off":
         os.environ[PROGRESS_ENV_VAR] = "lines"
@@ -89,27 +110,40 @@ def _work(payload: str, threads: int, tasks: Any, results: Any) -> None:
     config, keeps, logits = given["config"], given["keeps"], given["logits"]
     select_engine(config["engine"])
     data = GridData(teacher.eval(), **given["tensors"])
+    results.put(("ready", None, None, None))
     while (member := tasks.get()) is not None:
         phases.reset()
         try:
-            model = train_member(member, member_keep(member, keeps, data.teacher.widths), data, logits, config,
-                                 desc=member.key)
-            valid = accuracy(model, data.valid_images, data.valid_labels)
-            test = accuracy(model, data.test_images, data.test_labels)
+            _, result = next(train_here([member], keeps, data, logits, config, named=True))
         except Exception as error:   # the parent names the model that failed, with this traceback
             results.put(("failed", member, f"{type(error).__name__}: {error}", traceback.format_exc()))
             return
         buffer = io.BytesIO()
-        torch.save(model.state_dict(), buffer)
-        results.put(("done", member, buffer.getvalue(), (valid, test, phases.totals())))
+        torch.save(result["model"].state_dict(), buffer)
+        results.put(("done", member, buffer.getvalue(), (result["valid"], result["test"], phases.totals())))
 
 
-def _next_result(results: Any, processes: list[Any], waiting: int) -> tuple:
-    """The next finished member from `results`, checking every second that the workers still live: a worker
-    that stopped with work left is an error, never a wait without end."""
+def _stopped_words(processes: list[Any], ready: int, waiting: int) -> str:
+    """Why the grid cannot go on: which workers stopped and how, and what to do about it."""
+    stopped = [p for p in processes if p.exitcode is not None]
+    codes = ", ".join(f"killed by signal {-p.exitcode}" if p.exitcode < 0 else f"exit code {p.exitcode}"
+                      for p in stopped)
+    words = f"a worker process training chapter 8's grid stopped ({codes}) with {waiting} model(s) not yet trained"
+    if any(p.exitcode < 0 for p in stopped):
+        return words + ": something outside it ended it (out of memory? see `dmesg`); run the same command again"
+    if ready < len(processes):   # it stopped before it could read the data
+        return (words + "; its error is printed above. Called from a script? Python starts each worker by "
+                "importing that script: put the call under `if __name__ == \"__main__\":`")
+    return words + "; its error is printed above"
+
+
+def _next_result(results: Any, processes: list[Any], waiting: int, ready: list[int]) -> tuple:
+    """The next finished member from `results` (counting the workers that said they are ready in `ready[0]`),
+    checking every second that the workers still live: a worker that stopped with work left is an error, never a
+    wait without end."""
     while True:
         try:
-            return results.get(timeout=1.0)
+            item = results.get(timeout=1.0)
         except queue.Empty:
             stopped = [p for p in processes if p.exitcode is not None]
             crashed = any(p.exitcode != 0 for p in stopped)
@@ -117,14 +151,15 @@ def _next_result(results: Any, processes: list[Any], waiting: int) -> tuple:
                 continue
             if not crashed:   # every worker is done: what one put just before it stopped may still be arriving
                 try:
-                    return results.get(timeout=2.0)
+                    item = results.get(timeout=2.0)
                 except queue.Empty:
-                    pass
-            codes = ", ".join(str(p.exitcode) for p in stopped)
-            raise RuntimeError(
-                f"a worker process training chapter 8's grid stopped (exit code {codes}) with {waiting} model(s) not "
-                "yet trained; its error is printed above. Called from a script? Python starts each worker by "
-                "importing that script: put the call under `if __name__ == \"__main__\":`") from None
+                    raise RuntimeError(_stopped_words(processes, ready[0], waiting)) from None
+            else:
+                raise RuntimeError(_stopped_words(processes, ready[0], waiting)) from None
+        if item[0] == "ready":
+            ready[0] += 1
+            continue
+        return item
 
 
 def train_members(members: list[Member], keeps: list[list[int]], data: GridData, logits: torch.Tensor,
@@ -161,8 +196,9 @@ def train_members(members: list[Member], keeps: list[list[int]], data: GridData,
         try:
             for process in processes:
                 process.start()
+            ready = [0]
             for waiting in range(len(members), 0, -1):
-                outcome, member, blob, figures = _next_result(results, processes, waiting)
+                outcome, member, blob, figures = _next_result(results, processes, waiting, ready)
                 if outcome == "failed":
                     raise RuntimeError(f"training the grid model {member.key} failed in a worker process: {blob}\n"
                                        f"(its traceback there:)\n{figures}")

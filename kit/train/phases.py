@@ -1,7 +1,8 @@
 """Where training time goes: seconds per phase of a step (data, forward, backward, optimizer, step hook,
 checkpoint writes, bookkeeping), summed over every training loop of this process since the last `reset()`,
-so a recipe that trains many models (chapter 8's grid) is covered whole. Both loops mark their phases; the
-checkpoint store resets the sums before a recipe trains and writes them into its manifest."""
+and over the loops of worker processes that hand their sums in (`add`), so a recipe that trains many models
+(chapter 8's grid) is covered whole. Both loops mark their phases; the checkpoint store resets the sums before a
+recipe trains and writes them into its manifest."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ _totals: dict[str, float] = {}
 _processes = [1]   # how many processes' loops the sums cover (worker processes add theirs with `add`)
 
 
+def _check(phase: str) -> None:
+    if phase not in PHASES:
+        raise ValueError(f"unknown training phase {phase!r}; the phases are {', '.join(PHASES)}")
+
+
 class PhaseClock:
     """`mark(phase)` adds the time since the previous mark (or since the clock was made) to that phase."""
 
@@ -19,8 +25,7 @@ class PhaseClock:
         self._last = time.perf_counter()
 
     def mark(self, phase: str) -> None:
-        if phase not in PHASES:
-            raise ValueError(f"unknown training phase {phase!r}; the phases are {', '.join(PHASES)}")
+        _check(phase)
         now = time.perf_counter()
         _totals[phase] = _totals.get(phase, 0.0) + now - self._last
         self._last = now
@@ -36,8 +41,7 @@ def add(seconds: dict[str, float], processes: int) -> None:
     """Add the phase sums another process measured (a worker training part of a recipe); `processes` is how many
     processes trained at once, so the sums are worker-seconds and may exceed the wall time that many times."""
     for phase, value in seconds.items():
-        if phase not in PHASES:
-            raise ValueError(f"unknown training phase {phase!r}; the phases are {', '.join(PHASES)}")
+        _check(phase)
         _totals[phase] = _totals.get(phase, 0.0) + float(value)
     _processes[0] = max(_processes[0], int(processes))
 

@@ -143,7 +143,6 @@ def test_an_interrupted_grid_resumes_after_its_last_finished_model(tmp_path, mon
 
     fake_member.resumed = False
     monkeypatch.setattr(grid_module, "train_member", fake_member)
-    monkeypatch.setattr("kit.grid_workers.pool_size", lambda threads=None: 1)   # the fake trains in this process
     monkeypatch.setattr(grid_module, "plan_shapes", lambda data, config_: ({(0, 0.5): 0.1}, [[4, 4, 4, 4]] * 2))
     monkeypatch.setattr(grid_module, "accuracy", lambda model, x, y: 0.5, raising=False)
     monkeypatch.setattr("kit.train.classify.accuracy", lambda model, x, y: 0.5)

@@ -79,21 +79,97 @@ def test_a_worker_that_stops_early_is_an_error_not_a_wait(monkeypatch):
     monkeypatch.setattr(workers_module, "_write_payload", lambda path, *args: None)   # workers find no data file
     data = tiny_data()
     logits = teacher_logits(data.teacher, data.fit_images)
-    with pytest.raises(RuntimeError, match=r"stopped \(exit code 1, 1\) with 2 model\(s\) not yet trained"):
+    with pytest.raises(RuntimeError, match=r"stopped \(exit code 1.*\) with 2 model\(s\) not yet trained.*main"):
         list(train_members(MEMBERS[:2], KEEPS, data, logits, CONFIG, workers=2))
 
 
-def test_leaving_the_loop_early_stops_every_worker():
-    """Ctrl-C or an error in the caller closes the generator: no worker outlives it."""
+def grid_workers_alive() -> list:
     import multiprocessing
 
+    return [p for p in multiprocessing.active_children() if p.name.startswith("kit-grid-worker-")]
+
+
+def test_an_interrupted_grid_stops_its_workers_and_resumes_without_its_finished_models():
+    """Ctrl-C (or an error) in the caller's hands closes the stage: no worker outlives it; a second run trains
+    only what the first did not finish, none twice."""
+    from kit.compression_grid import train_grid
+
     data = tiny_data()
-    logits = teacher_logits(data.teacher, data.fit_images)
-    trained = train_members(MEMBERS, KEEPS, data, logits, CONFIG, workers=2)
-    first, _ = next(trained)
-    assert first in MEMBERS
-    trained.close()
-    assert multiprocessing.active_children() == []
+    config = dict(CONFIG, budgets=[0.5], lrs=[3e-3], seeds=[0, 1])
+    scan = {"drops": {}, "keeps": KEEPS}
+    done, finished = {}, []
+
+    def stop_after_three(member, result):
+        finished.append(member.key)
+        if len(finished) == 3:
+            raise KeyboardInterrupt("stopped by the test")
+
+    def in_workers(*args):
+        return train_members(*args, workers=2)
+
+    with pytest.raises(KeyboardInterrupt):
+        train_grid(data, config, done, stop_after_three, scan=scan, train_many=in_workers)
+    assert len(done) == 3 and grid_workers_alive() == []
+    grid = train_grid(data, config, done, lambda member, result: finished.append(member.key), scan=scan,
+                      train_many=in_workers)
+    assert len(finished) == len(set(finished)) == len(grid["members"]) == len(done)
+
+
+WATCHED_SCRIPT = """
+import threading, time, torch
+from tests.unit.test_grid_workers import CONFIG, KEEPS, MEMBERS, grid_workers_alive, tiny_data
+from kit.distillation import teacher_logits
+from kit.grid_workers import train_members
+
+if __name__ == "__main__":
+    torch.set_num_threads(2)
+    data = tiny_data()
+    long = dict(CONFIG, epochs=2000.0, scratch_epochs=2000.0)
+    trained = train_members(MEMBERS, KEEPS, data, teacher_logits(data.teacher, data.fit_images), long, workers=2)
+    threading.Thread(target=lambda: next(trained), daemon=True).start()
+    while len(grid_workers_alive()) < 2:
+        time.sleep(0.1)
+    print(" ".join(str(p.pid) for p in grid_workers_alive()), flush=True)
+    time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="reads /proc")
+def test_workers_end_when_their_parent_is_killed(tmp_path):
+    """A killed parent (a closed kernel, kill -9) takes its workers with it instead of leaving them training."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+    from pathlib import Path
+
+    def gone(pid):
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "ZX"
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+
+    root = Path(__file__).resolve().parents[2]
+    script = tmp_path / "watched.py"
+    script.write_text(WATCHED_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(root), "KIT_PROGRESS": "off"}
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env, cwd=root)
+    guard = threading.Timer(120, parent.kill)
+    guard.start()
+    try:
+        pids = [int(p) for p in parent.stdout.readline().split()]
+        assert len(pids) == 2 and not any(gone(pid) for pid in pids)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 20
+        while not all(gone(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert all(gone(pid) for pid in pids)
+    finally:
+        guard.cancel()
+        parent.kill()
 
 
 UNGUARDED_SCRIPT = """
