@@ -4,9 +4,9 @@ A recipe turns (quick, data, options) into a plain-JSON config, builds the untra
 trains it and measures it. ``kit.checkpoints`` stores the result and decides when to reuse it. A recipe made
 from other stored checkpoints (a student from its teacher) declares them in ``upstream``; the store ensures
 them and hands them over, so recipes never call the store.
-The first book's training on 2 cores (README's checkpoint table): the CNN grid 22-26 min, the LSTM LM about
-12 min, the BERT fine-tune, its students and the decoder 5-7 min each, the CNNs under a minute; every quick variant
-under a minute.
+The first book's training on 2 cores (README's checkpoint table): the CNN grid about 16 min (two worker
+processes), the LSTM LM about 12 min, the BERT fine-tune, its students and the decoder 5-7 min each, the CNNs
+under a minute; every quick variant under a minute.
 """
 
 from __future__ import annotations
