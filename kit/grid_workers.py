@@ -149,12 +149,11 @@ def _next_result(results: Any, processes: list[Any], waiting: int, ready: list[i
             crashed = any(p.exitcode != 0 for p in stopped)
             if not crashed and len(stopped) < len(processes):
                 continue
-            if not crashed:   # every worker is done: what one put just before it stopped may still be arriving
-                try:
-                    item = results.get(timeout=2.0)
-                except queue.Empty:
-                    raise RuntimeError(_stopped_words(processes, ready[0], waiting)) from None
-            else:
+            try:   # every worker is done: what one put just before it stopped may still be arriving
+                item = None if crashed else results.get(timeout=2.0)
+            except queue.Empty:
+                item = None
+            if item is None:
                 raise RuntimeError(_stopped_words(processes, ready[0], waiting)) from None
         if item[0] == "ready":
             ready[0] += 1
