@@ -31,6 +31,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from kit import allocator
 from kit.errors import (
     CheckpointCorrupted,
     CheckpointError,
@@ -258,6 +259,7 @@ def _train_and_store(recipe: Recipe, folder: Path, config: dict[str, Any]) -> Ch
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
+            "allocator": allocator.in_use(),
             "machine": platform.machine(),
         }
         manifest["checksum"] = manifest_checksum(manifest)

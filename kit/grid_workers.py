@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from kit import allocator
 from kit.compression_grid import GridData, Member, member_epochs, member_keep, member_model, train_here
 from kit.models.cnn import SmallCNN
 from kit.train import phases
@@ -87,19 +88,22 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="kit-grid-parent-watch", daemon=True).start()
 
 
-def _work(payload: str, threads: int, tasks: Any, results: Any) -> None:
+def _work(payload: str, threads: int, reuse_memory: bool, tasks: Any, results: Any) -> None:
     """A worker process: one thread (or the share it was given), the grid's data read from `payload`, progress
     bars as labelled lines (workers share the terminal: redrawn bars would overwrite each other); it says when it
     is ready, then trains the members it takes from `tasks` until it takes None, putting each result, or the
-    error, on `results`."""
+    error, on `results`. `reuse_memory`: set the allocator as the parent's (kit.allocator)."""
     import os
     import signal
     import traceback
 
+    from kit.allocator import keep_freed_memory
     from kit.progress import PROGRESS_ENV_VAR
     from kit.static_quantization import select_engine
 
     _exit_with_parent()
+    if reuse_memory:
+        keep_freed_memory()
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle: it stops the workers
     if os.environ.get(PROGRESS_ENV_VAR, "auto") != "off":
         os.environ[PROGRESS_ENV_VAR] = "lines"
@@ -190,8 +194,9 @@ def train_members(members: list[Member], keeps: list[list[int]], data: GridData,
     with tempfile.TemporaryDirectory(prefix="kit-grid-") as folder:
         payload = Path(folder) / "grid-data.pt"
         _write_payload(payload, data, logits, keeps, config)
-        processes = [context.Process(target=_work, args=(str(payload), threads, tasks, results), daemon=True,
-                                     name=f"kit-grid-worker-{i}") for i in range(workers)]
+        reuse_memory = allocator.in_use() == allocator.REUSE
+        processes = [context.Process(target=_work, args=(str(payload), threads, reuse_memory, tasks, results),
+                                     daemon=True, name=f"kit-grid-worker-{i}") for i in range(workers)]
         try:
             for process in processes:
                 process.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from kit.allocator import keep_freed_memory
 from kit.chapters import Need
 from kit.checkpoints import CheckpointError, ensure, folder_for, status
 from kit.paths import DataDirError
@@ -77,6 +78,7 @@ def prepare_needs(needs: list[Need], *, quick: bool = False, force: bool = False
         print(f"[train] {need} ({mode}): {RECIPES[need.checkpoint].description} ...", flush=True)
         start = time.perf_counter()
         try:
+            keep_freed_memory()   # training allocates the same large tensors every step: reuse them (kit.allocator)
             checkpoint = ensure(need.checkpoint, quick=quick, force=force or state == "stale", **options)
         except (CheckpointError, DataDirError, FileNotFoundError, ValueError) as error:
             failures[need] = str(error)

@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from kit import checkpoints
+from kit import allocator, checkpoints
 from kit.checkpoints import CheckpointCorrupted, CheckpointMismatch, ensure, folder_for, status, verify
 from kit.recipes import RECIPES, Recipe, Trained
 
@@ -43,6 +43,7 @@ class TinyRecipe(Recipe):
 def tiny(tmp_path, monkeypatch):
     monkeypatch.setenv("KIT_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("KIT_PROGRESS", "off")
+    monkeypatch.setenv("KIT_ALLOCATOR", "system")   # `kit prepare` would set this test process's malloc for good
     recipe = TinyRecipe()
     TinyRecipe.trainings = 0
     monkeypatch.setitem(RECIPES, "tiny", recipe)
@@ -62,6 +63,7 @@ def test_trains_once_then_loads(tiny):
     manifest = json.loads((first.folder / "manifest.json").read_text())
     assert manifest["metrics"] == {"score": 0.5} and manifest["loss_curve"] == [1.0, 0.5]
     assert set(manifest["files"]) == {"model.safetensors"}
+    assert manifest["allocator"] == allocator.in_use()   # beside train_seconds: what the time was measured with
     assert not list(first.folder.parent.glob(".tiny-*")), "no temporary folder is left behind"
 
 
