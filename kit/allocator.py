@@ -7,8 +7,8 @@ cause when it advises jemalloc or TCMalloc for CPU training (they "reuse memory 
 settings (mallopt) do it here with no library to preload.
 
 `kit prepare` and `kit book` call `keep_freed_memory()` before they train a checkpoint (chapter 8's grid workers
-follow their parent); chapters do not, so their timings measure PyTorch in a process as a learner starts it.
-$KIT_ALLOCATOR=system leaves glibc's defaults (a process then gives memory back after its peak).
+follow their parent) and `give_back_freed_memory()` when the training is done; chapters do not, so their timings
+measure PyTorch in a process as a learner starts it. $KIT_ALLOCATOR=system leaves glibc's defaults.
 """
 
 from __future__ import annotations
@@ -48,10 +48,22 @@ def keep_freed_memory() -> bool:
                                     f"(glibc's defaults)")
     if choice == "system" or not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
         return False
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    libc = _libc()
     if libc.mallopt(_M_MMAP_MAX, 0) and libc.mallopt(_M_TRIM_THRESHOLD, _NEVER_TRIM):
         _in_use = REUSE
     return _in_use == REUSE
+
+
+def give_back_freed_memory() -> None:
+    """Hand the freed heap back to the system (glibc's malloc_trim) once training is over, so a process that
+    goes on with other work (`kit book` runs the chapters in kernels of their own) does not hold its training
+    peak; a no-op where keep_freed_memory() was not applied."""
+    if _in_use == REUSE:
+        _libc().malloc_trim(0)
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
 
 
 def in_use() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from kit.allocator import keep_freed_memory
+from kit.allocator import give_back_freed_memory, keep_freed_memory
 from kit.chapters import Need
 from kit.checkpoints import CheckpointError, ensure, folder_for, status
 from kit.paths import DataDirError
@@ -87,4 +87,5 @@ def prepare_needs(needs: list[Need], *, quick: bool = False, force: bool = False
         print(f"[done] {need} in {time.perf_counter() - start:.0f} s: "
               f"{RECIPES[need.checkpoint].headline(checkpoint.metrics)} -> "
               f"{folder_for(need.checkpoint, quick=quick, **options)}", flush=True)
+    give_back_freed_memory()   # the training peak is not kept for what this process does next (kit.allocator)
     return failures

@@ -30,7 +30,12 @@ for _ in range(20):
     totals.append(float(probabilities.sum()))
     del logits, probabilities
     faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-print(json.dumps({"applied": applied, "in_use": allocator.in_use(), "faults": faults, "totals": totals}))
+def resident_mb():
+    return int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize() / 2**20
+held = resident_mb()
+allocator.give_back_freed_memory()
+print(json.dumps({"applied": applied, "in_use": allocator.in_use(), "faults": faults, "totals": totals,
+                  "held_mb": held, "after_give_back_mb": resident_mb()}))
 """
 PAGES_PER_STEP = 2 * 1120 * 10000 * 4 // 4096
 
@@ -49,6 +54,7 @@ def test_reuse_stops_the_page_faults_of_repeated_large_allocations():
     assert system["totals"] == reuse["totals"], "the same numbers either way"
     assert min(system["faults"][10:]) > 0.8 * PAGES_PER_STEP, "glibc's default faults both blocks in every step"
     assert max(reuse["faults"][10:]) < 0.05 * PAGES_PER_STEP, "once the heap is warm (a few steps), it is reused"
+    assert reuse["held_mb"] - reuse["after_give_back_mb"] > 80, "the freed heap (at least two blocks) is handed back"
 
 
 def test_an_unknown_setting_names_both_choices(monkeypatch):
