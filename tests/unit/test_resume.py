@@ -25,6 +25,15 @@ def quiet(monkeypatch):
     monkeypatch.setenv("KIT_PROGRESS", "off")
 
 
+@pytest.fixture(autouse=True)
+def ctrl_c_raises():
+    """Press Ctrl-C as a terminal would: a Python started with SIGINT ignored (a job started in the background,
+    `nohup make test &`) keeps ignoring it, and the training loops rightly leave an ignored Ctrl-C ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def interrupt_at(monkeypatch, step: int) -> None:
     """Deliver a real SIGINT (Ctrl-C) to this process just after `step` steps are recorded."""
     record = resume_module.TrainingRun.record
